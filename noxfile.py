@@ -1,0 +1,41 @@
+"""SignXAI sessions. `nox` (no arguments) runs the full test suite; `nox -l` lists every session.
+
+Every session installs with `constraints.txt`, the toolchain verified to co-install on Python 3.11.
+pip, not uv: uv ignores the machine's pip settings and would download torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
+COMMON = str(ROOT / "packages" / "signxai-common")
+TORCH = str(ROOT / "packages" / "signxai-torch")
+TF = str(ROOT / "packages" / "signxai-tf")
+PYTHON = "3.11"
+
+nox.options.default_venv_backend = "venv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "tests-common"]
+
+
+def install(session: nox.Session, *requirements: str) -> None:
+    session.install(*CONSTRAINTS, *requirements)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff over the whole repository."""
+    install(session, "ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", "--diff", ".")
+
+
+@nox.session(name="tests-common", python=PYTHON)
+def tests_common(session: nox.Session) -> None:
+    """signxai-common: catalog, grammar, SIGN math, float64 reference, visualization."""
+    install(session, f"{COMMON}[plot,test]")
+    session.run("pytest", "packages/signxai-common/tests", *session.posargs)

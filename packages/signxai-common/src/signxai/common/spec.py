@@ -1,0 +1,185 @@
+"""Immutable descriptions of what a method name means (the output of :func:`signxai.common.parse_method`).
+
+A backend never looks at a method *name*: it receives a :class:`MethodSpec` and reads the rules, modifiers and
+parameters from it. Every field is documented here; the grammar that produces them lives in
+:mod:`signxai.common.grammar`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Family = Literal["gradient", "lrp", "cam", "baseline"]
+OutputSeed = Literal["one", "logit"]
+LayerKind = Literal["dense", "conv"]
+
+#: Rule names a :class:`RuleSpec` can carry.
+RULE_NAMES = ("z", "epsilon", "epsilon_std_x", "alpha_beta", "gamma", "flat", "w_square", "sign", "zb", "zplus")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One LRP rule and its parameters (spec section 3).
+
+    Attributes
+    ----------
+    name : str
+        One of ``z``, ``epsilon``, ``epsilon_std_x``, ``alpha_beta``, ``gamma``, ``flat``, ``w_square``,
+        ``sign`` (SIGN / SIGN-mu input rule), ``zb`` (bounded Z^B input rule) and ``zplus`` (deep Taylor:
+        alpha 1, beta 0, bias ignored).
+    epsilon : float or None
+        Stabiliser E of the ``epsilon`` rule.
+    stdfactor : float or None
+        Factor F of ``epsilon_std_x``: E = F * std(layer input), per sample.
+    alpha, beta : float or None
+        Weights of the activator / inhibitor terms of ``alpha_beta`` (alpha - beta = 1).
+    gamma : float or None
+        Positive-weight boost G of ``gamma``.
+    mu : float or None
+        Threshold of the ``sign`` rule: sign_mu(x) = +1 if x >= mu else -1 (mu = 0 is plain SIGN).
+    low, high : float or None
+        Input bounds of ``zb``.
+    uses_bias : bool
+        Whether the layer's bias enters the rule's denominators (False for ``flat``, ``w_square``, ``zb``
+        and ``zplus``).
+    """
+
+    name: str
+    epsilon: float | None = None
+    stdfactor: float | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    gamma: float | None = None
+    mu: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in RULE_NAMES:
+            raise ValueError(f"unknown LRP rule {self.name!r}; expected one of {', '.join(RULE_NAMES)}")
+
+    @property
+    def uses_bias(self) -> bool:
+        return self.name not in ("flat", "w_square", "zb", "zplus")
+
+    def describe(self) -> str:
+        """Short human-readable form, e.g. ``epsilon(0.25)`` or ``alpha_beta(2, 1)``."""
+        values = {
+            "epsilon": (self.epsilon,),
+            "epsilon_std_x": (self.stdfactor,),
+            "alpha_beta": (self.alpha, self.beta),
+            "gamma": (self.gamma,),
+            "sign": (self.mu,),
+            "zb": (self.low, self.high),
+        }.get(self.name, ())
+        if not values:
+            return self.name
+        return f"{self.name}({', '.join(f'{v:g}' for v in values)})"
+
+
+@dataclass(frozen=True)
+class Modifier:
+    """A map modifier applied after the base map (spec section 2), in order of appearance.
+
+    Attributes
+    ----------
+    name : {"x_input", "x_sign", "x_sign_mu"}
+        ``x_input`` multiplies by x, ``x_sign`` by sign(x), ``x_sign_mu`` by sign_mu(x).
+    mu : float or None
+        Threshold of ``x_sign_mu``.
+    """
+
+    name: Literal["x_input", "x_sign", "x_sign_mu"]
+    mu: float | None = None
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Everything a backend needs to compute one method, fully resolved (no defaults left to guess).
+
+    Attributes
+    ----------
+    name : str
+        The name as given to the parser.
+    family : {"gradient", "lrp", "cam", "baseline"}
+        Method family.
+    base : str
+        ``gradient``, ``guided_backprop``, ``deconvnet``, ``smoothgrad``, ``vargrad``,
+        ``integrated_gradients``, ``lrp``, ``deep_taylor``, ``grad_cam``, ``guided_grad_cam`` or
+        ``random_uniform``.
+    input_rule : RuleSpec or None
+        LRP rule of the first layer with weights (None outside LRP).
+    dense_rule, conv_rule : RuleSpec or None
+        LRP rule of every other Dense / convolution layer (None outside LRP). They differ only for the
+        sequential composites.
+    composite : {"a", "b"} or None
+        Which sequential composite the body is, if any.
+    modifiers : tuple of Modifier
+        Applied to the base map in this order.
+    output_seed : {"one", "logit"}
+        Signal placed on the target output: 1, or the target logit z_t.
+    noise, samples : float or None, int or None
+        SmoothGrad / VarGrad noise standard deviation (input units) and number of samples.
+    steps : int or None
+        Integrated-gradients steps N.
+    baseline : float or numpy.ndarray or None
+        Integrated-gradients baseline (read-only array or scalar).
+    seed : int or None
+        Seed of the random generator (SmoothGrad / VarGrad noise, ``random_uniform``).
+    layer : str or None
+        Grad-CAM layer name; None = the last convolution.
+    cam_kind : {"image", "timeseries"} or None
+        Grad-CAM input kind.
+    params : tuple of (str, object)
+        Every parameter the method takes with its resolved value (the keywords it accepts).
+    """
+
+    name: str
+    family: Family
+    base: str
+    output_seed: OutputSeed
+    input_rule: RuleSpec | None = None
+    dense_rule: RuleSpec | None = None
+    conv_rule: RuleSpec | None = None
+    composite: Literal["a", "b"] | None = None
+    modifiers: tuple[Modifier, ...] = ()
+    noise: float | None = None
+    samples: int | None = None
+    steps: int | None = None
+    baseline: float | np.ndarray | None = field(default=None, compare=False)
+    seed: int | None = None
+    layer: str | None = None
+    cam_kind: Literal["image", "timeseries"] | None = None
+    params: tuple[tuple[str, object], ...] = field(default=(), compare=False)
+
+    def rule_for(self, kind: LayerKind, is_input: bool) -> RuleSpec:
+        """LRP rule of a layer with weights.
+
+        Parameters
+        ----------
+        kind : {"dense", "conv"}
+            Dense (fully connected) or convolution layer.
+        is_input : bool
+            Whether this is the first layer with weights of the model (the one fed by the input).
+
+        Returns
+        -------
+        RuleSpec
+        """
+        if self.family != "lrp":
+            raise ValueError(f"method {self.name!r} is not an LRP method; it has no layer rules")
+        if kind not in ("dense", "conv"):
+            raise ValueError(f"layer kind must be 'dense' or 'conv', got {kind!r}")
+        if is_input and self.input_rule is not None:
+            return self.input_rule
+        rule = self.dense_rule if kind == "dense" else self.conv_rule
+        assert rule is not None
+        return rule
+
+    @property
+    def param_dict(self) -> dict[str, object]:
+        """The accepted keyword parameters and their resolved values."""
+        return dict(self.params)
