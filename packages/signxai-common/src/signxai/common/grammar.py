@@ -447,13 +447,23 @@ def _invalid(name: object, err: _ParseError) -> ValueError:
 
 
 def _suggestion(name: str) -> str:
+    """``; did you mean 'a', 'b', 'c'?`` with the nearest catalog names, or an empty string.
+
+    Ranked: names equal ignoring case, names that extend the given one, then the closest spellings among names
+    with the same first token (the family or LRP prefix), then among all names.
+    """
     from .catalog import list_methods  # the catalog is built with this parser
 
     names = [n for n in list_methods() if n != name]
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    if not close:
-        stem = name.split("_")[0]
-        close = [n for n in names if n.split("_")[0] == stem][:3]
+    lowered = {n.lower(): n for n in names}
+    query = name.lower()
+    head = query.split("_")[0]
+    same_head = [n for n in names if n.lower().split("_")[0] == head]
+    ranked = [lowered[query]] if query in lowered else []
+    ranked += sorted((n for n in names if n.lower().startswith(query + "_")), key=len)
+    ranked += difflib.get_close_matches(query, [n.lower() for n in same_head], n=3, cutoff=0.5)
+    ranked += difflib.get_close_matches(query, list(lowered), n=3, cutoff=0.6)
+    close = list(dict.fromkeys(lowered.get(n, n) for n in ranked))[:3]
     if not close:
         return ""
     return "; did you mean " + ", ".join(repr(c) for c in close) + "?"
