@@ -39,3 +39,17 @@ def tests_common(session: nox.Session) -> None:
     """signxai-common: catalog, grammar, SIGN math, float64 reference, visualization."""
     install(session, f"{COMMON}[plot,test]")
     session.run("pytest", "packages/signxai-common/tests", *session.posargs)
+
+
+@nox.session(name="tests-torch", python=PYTHON)
+def tests_torch(session: nox.Session) -> None:
+    """signxai-torch: every catalog method on PyTorch (Zennit) against the float64 reference; from_onnx."""
+    install(session, COMMON, f"{TORCH}[onnx,test]")
+    session.run("pytest", "packages/signxai-torch/tests", *session.posargs)
+
+
+@nox.session(name="tests-tf", python=PYTHON)
+def tests_tf(session: nox.Session) -> None:
+    """signxai-tf: every catalog method on TensorFlow/Keras (iNNvestigate) against the float64 reference."""
+    install(session, COMMON, f"{TF}[test]")
+    session.run("pytest", "packages/signxai-tf/tests", *session.posargs)
