@@ -53,3 +53,10 @@ def tests_tf(session: nox.Session) -> None:
     """signxai-tf: every catalog method on TensorFlow/Keras (iNNvestigate) against the float64 reference."""
     install(session, COMMON, f"{TF}[test]")
     session.run("pytest", "packages/signxai-tf/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Sphinx site (warnings are errors): catalog and parity pages generated from the code and the latest report."""
+    install(session, COMMON, "sphinx", "myst-parser", "furo")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", *session.posargs)
