@@ -1,0 +1,15 @@
+"""signxai.tf: every SignXAI method on TensorFlow/Keras models.
+
+LRP and the reverse-propagation methods run through iNNvestigate 2.1.2 in a private graph (eager execution
+stays on); gradient methods and Grad-CAM run eagerly on the caller's model. Parameters and method names come
+from :mod:`signxai.common`.
+
+>>> from signxai.tf import explain
+>>> relevance = explain(model, x, "lrpsign_epsilon_0_25_std_x")  # doctest: +SKIP
+"""
+
+from .explainer import Explainer, explain
+
+__version__ = "0.1.0"
+
+__all__ = ["Explainer", "explain"]

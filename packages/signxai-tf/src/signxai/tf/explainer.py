@@ -1,0 +1,162 @@
+"""The public entry points: :class:`Explainer` (reusable) and :func:`explain` (one call)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from signxai.common import MethodSpec, parse_method
+from signxai.common.sampling import random_uniform_map
+from signxai.common.signs import apply_modifiers
+from signxai.common.targets import resolve_targets
+
+from .analyzers import GraphAnalyzer
+from .cam import cam_weights_and_maps, resolve_a_layer, upsample
+from .canonical import inspect_model
+from .gradients import EagerModel, compute_gradient_method, gradient_function, logits_function
+from .validation import prepare_input
+
+keras = tf.keras
+
+
+class Explainer:
+    """A method bound to a Keras model, for repeated explanations.
+
+    The iNNvestigate analyzer (LRP, guided backprop, deconvnet, guided Grad-CAM) is built once, on the first
+    call, in a private graph, and reused; before each call the caller's current weights are compared with the
+    analyzer's and reloaded if they changed. Gradient methods and Grad-CAM run eagerly on the caller's model.
+    TensorFlow's global state (eager execution, Keras classes, session, floatx) is left as it was.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Sequential or functional Keras model with logits as output (channels-last).
+    method : str or MethodSpec
+        Any catalog name (``signxai.common.list_methods()``), or a parsed spec.
+    strip_softmax : bool
+        Explain the logits of a model that ends in a softmax (the model itself is not modified); without it a
+        final softmax is a ``ValueError``.
+    **params
+        Method parameters (``mu``, ``noise``, ``samples``, ``seed``, ``steps``, ``baseline``, ``layer``,
+        ``low``, ``high``, ...), as accepted by :func:`signxai.common.parse_method`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, a bad parameter, an unsupported layer, a softmax output or a
+        BatchNormalization that LRP cannot fold.
+    """
+
+    def __init__(self, model: keras.Model, method: str | MethodSpec, *, strip_softmax: bool = False, **params: Any):
+        if isinstance(method, MethodSpec):
+            if params:
+                raise ValueError("pass parameters to parse_method, not with an already parsed MethodSpec")
+            spec = method
+        else:
+            spec = parse_method(method, **params)
+        self.spec = spec
+        self.model = model
+        self._info = inspect_model(model, strip_softmax)
+        if spec.family == "lrp" and self._info.bn_error:
+            raise ValueError(self._info.bn_error)
+        self._a_layer = None
+        if spec.family == "cam":
+            self._a_layer = resolve_a_layer(model, self._info, spec.layer, spec.cam_kind or "image")
+        self._eager = EagerModel(model, self._info, self._a_layer)
+        self._dtype = tf.as_dtype(self._info.dtype)
+        self._logits = logits_function(self._eager, self._dtype, self._info.input_shape)
+        self._grad = None
+        self._analyzer: GraphAnalyzer | None = None
+
+    def _graph_analyzer(self) -> GraphAnalyzer:
+        if self._analyzer is None:
+            a_layer = self._a_layer if self.spec.base == "guided_grad_cam" else None
+            self._analyzer = GraphAnalyzer(self.model, self._info, self.spec, a_layer=a_layer)
+        return self._analyzer
+
+    def explain(self, x: np.ndarray | tf.Tensor, target: int | Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """Explain a batch.
+
+        Parameters
+        ----------
+        x : numpy.ndarray or tf.Tensor
+            Input with batch axis, NHWC (images) or NTC (time series).
+        target : None, int or sequence of int
+            None: each sample's argmax; an int: that class for every sample; a sequence: one class per sample.
+
+        Returns
+        -------
+        numpy.ndarray
+            The map, of exactly ``x``'s shape; float64 when ``x`` is float64, float32 otherwise.
+        """
+        spec = self.spec
+        x64, out_dtype = prepare_input(x, self._info)
+        np_dtype = self._dtype.as_numpy_dtype
+        if spec.family == "baseline":
+            sample = random_uniform_map(x64.shape[1:], int(spec.seed))
+            return np.broadcast_to(sample, x64.shape).astype(out_dtype)
+        logits = self._logits(tf.constant(x64.astype(np_dtype))).numpy()
+        targets = resolve_targets(target, logits)
+        if spec.family == "cam":
+            xt = tf.constant(x64.astype(np_dtype))
+            cam = upsample(cam_weights_and_maps(self._eager, xt, targets), x64.shape)
+            if spec.base == "guided_grad_cam":
+                guided = self._graph_analyzer().run(x64.astype(np_dtype)).astype(np.float64)
+                cam = guided * cam
+            return cam.astype(out_dtype)
+        if spec.family == "lrp" or spec.base in ("guided_backprop", "deconvnet"):
+            r = self._graph_analyzer().run(x64.astype(np_dtype), targets).astype(np.float64)
+        else:
+            if self._grad is None:
+                self._grad = gradient_function(self._eager, self._dtype, self._info.input_shape)
+            r = compute_gradient_method(self._grad, spec, x64, targets, np_dtype)
+        return apply_modifiers(r, x64, spec.modifiers).astype(out_dtype)
+
+    __call__ = explain
+
+    def close(self) -> None:
+        """Release the private graph's session (the Explainer cannot be used for graph methods afterwards)."""
+        if self._analyzer is not None:
+            self._analyzer.close()
+            self._analyzer = None
+
+
+def explain(
+    model: keras.Model,
+    x: np.ndarray | tf.Tensor,
+    method: str | MethodSpec,
+    target: int | Sequence[int] | np.ndarray | None = None,
+    *,
+    strip_softmax: bool = False,
+    **params: Any,
+) -> np.ndarray:
+    """Explain ``x`` with ``method`` on a Keras model (one call; see :class:`Explainer` to reuse).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Sequential or functional Keras model whose output are logits (channels-last layout).
+    x : numpy.ndarray or tf.Tensor
+        Input with batch axis (NHWC / NTC).
+    method : str or MethodSpec
+        Any name of ``signxai.common.list_methods()``.
+    target : None, int or sequence of int
+        Class(es) to explain; None = argmax per sample.
+    strip_softmax : bool
+        Explain the logits of a model that ends in a softmax instead of raising ``ValueError``.
+    **params
+        Method parameters (see :func:`signxai.common.parse_method`).
+
+    Returns
+    -------
+    numpy.ndarray
+        A map of exactly ``x``'s shape; float64 when ``x`` is float64, float32 otherwise.
+    """
+    explainer = Explainer(model, method, strip_softmax=strip_softmax, **params)
+    try:
+        return explainer.explain(x, target)
+    finally:
+        explainer.close()
