@@ -34,7 +34,7 @@ from innvestigate.backend import checks as ichecks
 
 from signxai.common import MethodSpec
 
-from .canonical import ModelInfo, clone_function, clone_weights, layer_configs, source_arrays
+from .canonical import CLONE_PREFIX, ModelInfo, clone_function, clone_weights, layer_configs, source_arrays
 from .graph import PrivateGraph
 from .rules import rule_class
 
@@ -83,9 +83,9 @@ def _lrp_rules(spec: MethodSpec, clone: keras.Model, info: ModelInfo) -> list:
 
     rules = []
     for name in info.weighted:
-        layer = clone.get_layer(name)
+        layer = clone.get_layer(CLONE_PREFIX + name)
         rule = rule_class(spec.rule_for(kind(layer), is_input=name == first))
-        rules.append((lambda candidate, name=name: candidate.name == name, rule))
+        rules.append((lambda candidate, name=CLONE_PREFIX + name: candidate.name == name, rule))
     return rules
 
 
@@ -121,7 +121,8 @@ class GraphAnalyzer:
                 target = clone
                 if a_layer is not None:
                     # Flattened here: iNNvestigate's own flattening of a >2-D output fails on the output list.
-                    flat = keras.layers.Flatten(name="signxai_flatten_a")(clone.get_layer(a_layer).output)
+                    a_tensor = clone.get_layer(CLONE_PREFIX + a_layer).output
+                    flat = keras.layers.Flatten(name="signxai_flatten_a")(a_tensor)
                     target = keras.Model(clone.inputs, flat)
                 base = spec.base if spec.base != "guided_grad_cam" else "guided_backprop"
                 cls = GuidedBackpropAnalyzer if base == "guided_backprop" else DeconvnetAnalyzer
@@ -134,7 +135,7 @@ class GraphAnalyzer:
             self._assign: list[tuple[tf.Operation, list[tf.Tensor]]] = []
             self._layer_order = list(weights)
             for name in self._layer_order:
-                variables = clone.get_layer(name).weights
+                variables = clone.get_layer(CLONE_PREFIX + name).weights
                 if len(variables) != len(weights[name]):
                     raise ValueError(
                         f"layer {name!r}: clone has {len(variables)} weights, expected {len(weights[name])}"

@@ -52,6 +52,8 @@ SUPPORTED_TYPES = (
     layers.Softmax,
 )
 ACTIVATIONS = ("linear", "relu", "elu")
+#: Prefix of every clone layer's name, so iNNvestigate's automatically named layers never collide with them.
+CLONE_PREFIX = "signxai__"
 ACTIVATION_LAYERS = (layers.Activation, layers.ReLU, layers.ELU)
 
 
@@ -286,10 +288,14 @@ def layer_configs(model: keras.Model, info: ModelInfo) -> dict[str, tuple[type, 
 
 
 def clone_function(configs: dict[str, tuple[type, dict]]):
-    """A ``clone_function`` for ``tf.keras.models.clone_model`` building the canonical layers."""
+    """A ``clone_function`` for ``tf.keras.models.clone_model`` building the canonical layers.
+
+    Clone layer names are the original names with :data:`CLONE_PREFIX` in front.
+    """
 
     def build(layer: layers.Layer) -> layers.Layer:
         cls, config = configs[layer.name]
+        config = {**config, "name": CLONE_PREFIX + layer.name}
         if cls is layers.Activation and callable(config["activation"]):
             return layers.Activation(config["activation"], name=config["name"], dtype=config["dtype"])
         return cls.from_config(config)

@@ -1,0 +1,161 @@
+"""Public API: shapes, dtypes, targets, bad inputs, unsupported models, softmax stripping, no torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import L, small_cnn, small_input
+
+from signxai.tf import Explainer, explain
+
+
+@pytest.mark.parametrize("method", ["gradient", "lrp_epsilon_0_1", "guided_backprop", "grad_cam", "random_uniform"])
+def test_shape_and_dtype(cnn: tf.keras.Model, x: np.ndarray, method: str) -> None:
+    r = explain(cnn, x, method)
+    assert r.shape == x.shape and r.dtype == np.float64
+    r32 = explain(cnn, tf.constant(x.astype(np.float32)), method)
+    assert r32.shape == x.shape and r32.dtype == np.float32
+    np.testing.assert_allclose(r32, r, rtol=1e-3, atol=1e-4 * np.abs(r).max())
+
+
+def test_input_is_not_modified(cnn: tf.keras.Model, x: np.ndarray) -> None:
+    before = x.copy()
+    explain(cnn, x, "smoothgrad_x_sign")
+    np.testing.assert_array_equal(x, before)
+
+
+def test_targets(cnn: tf.keras.Model, x: np.ndarray) -> None:
+    logits = cnn(x).numpy()
+    default = explain(cnn, x, "lrp_z")
+    explicit = explain(cnn, x, "lrp_z", target=list(np.argmax(logits, axis=1)))
+    np.testing.assert_array_equal(default, explicit)
+    one = explain(cnn, x, "gradient", target=2)
+    both = explain(cnn, x, "gradient", target=[2, 2])
+    np.testing.assert_array_equal(one, both)
+
+
+def test_batch_never_changes_a_map(cnn: tf.keras.Model, x: np.ndarray) -> None:
+    for method in ["lrp_epsilon_0_5_std_x", "smoothgrad", "integrated_gradients", "grad_cam"]:
+        together = explain(cnn, x, method, target=1)
+        alone = explain(cnn, x[1:], method, target=1)
+        np.testing.assert_allclose(together[1:], alone, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        (np.full((1, 6, 6, 2), np.nan), "NaN"),
+        (np.zeros((6, 6, 2)), "shape"),
+        (np.zeros((1, 5, 6, 2)), "shape"),
+        (np.zeros((0, 6, 6, 2)), "empty"),
+    ],
+)
+def test_bad_inputs(cnn: tf.keras.Model, bad: np.ndarray, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        explain(cnn, bad, "lrp_z")
+
+
+def test_bad_targets(cnn: tf.keras.Model, x: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        explain(cnn, x, "gradient", target=4)
+    with pytest.raises(ValueError, match="out of range"):
+        explain(cnn, x, "lrp_z", target=[0, -1])
+    with pytest.raises(ValueError, match="entries"):
+        explain(cnn, x, "lrp_z", target=[0, 1, 2])
+
+
+def test_bad_method_names(cnn: tf.keras.Model, x: np.ndarray) -> None:
+    for name in ["lrp_epsilon", "gradient_x_sign_mu", "no_such_method", "zblrp_z"]:
+        with pytest.raises(ValueError):
+            explain(cnn, x, name)
+
+
+@pytest.mark.parametrize("kind", ["fused", "layer"])
+def test_softmax_is_an_error_unless_stripped(kind: str, x: np.ndarray) -> None:
+    model = small_cnn(softmax=kind)
+    logits_model = small_cnn()
+    with pytest.raises(ValueError, match="softmax"):
+        explain(model, x, "lrp_z")
+    weights = [w.numpy().copy() for w in model.weights]
+    for method in ["lrp_epsilon_0_1", "gradient", "guided_backprop", "grad_cam", "integrated_gradients"]:
+        got = explain(model, x, method, strip_softmax=True)
+        np.testing.assert_allclose(got, explain(logits_model, x, method), rtol=1e-10, atol=1e-12)
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(weights, model.weights))
+    assert model.layers[-1].get_config()["activation"] == "softmax"
+
+
+def test_softmax_inside_the_model_is_an_error(x: np.ndarray) -> None:
+    model = tf.keras.Sequential(
+        [tf.keras.Input((6, 6, 2)), L.Conv2D(2, 3, activation="softmax"), L.Flatten(), L.Dense(3)]
+    )
+    with pytest.raises(ValueError, match="softmax"):
+        explain(model, x, "gradient", strip_softmax=True)
+
+
+@pytest.mark.parametrize(
+    ("layer", "match"),
+    [
+        (L.SeparableConv2D(2, 3), "SeparableConv2D"),
+        (L.Conv2DTranspose(2, 3), "Conv2DTranspose"),
+        (L.LayerNormalization(), "LayerNormalization"),
+        (L.Activation("tanh"), "tanh"),
+        (L.LeakyReLU(), "LeakyReLU"),
+    ],
+)
+def test_unsupported_layers_are_named(layer: L.Layer, match: str, x: np.ndarray) -> None:
+    model = tf.keras.Sequential([tf.keras.Input((6, 6, 2)), layer, L.Flatten(), L.Dense(3)])
+    with pytest.raises(ValueError, match=match):
+        explain(model, x, "lrp_z")
+
+
+def test_batchnorm_not_after_a_conv(x: np.ndarray) -> None:
+    model = tf.keras.Sequential(
+        [tf.keras.Input((6, 6, 2)), L.Conv2D(3, 3, activation="relu"), L.BatchNormalization(), L.Flatten(), L.Dense(3)]
+    )
+    with pytest.raises(ValueError, match="BatchNormalization"):
+        explain(model, x, "lrp_epsilon_0_1")
+    for method in ["gradient", "guided_backprop", "deconvnet", "grad_cam"]:
+        assert explain(model, x, method).shape == x.shape
+
+
+def test_grad_cam_layer(cnn: tf.keras.Model, x: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="block5_conv3"):
+        explain(cnn, x, "grad_cam_VGG16ILSVRC")
+    with pytest.raises(ValueError, match="Conv1D"):
+        explain(cnn, x, "grad_cam_timeseries")
+    named = explain(cnn, x, "grad_cam", layer="conv_a")
+    assert named.min() >= 0 and named.max() <= 1
+    assert not np.allclose(named, explain(cnn, x, "grad_cam"))
+
+
+def test_explainer_reuses_its_analyzer(cnn: tf.keras.Model, x: np.ndarray) -> None:
+    e = Explainer(cnn, "lrpsign_epsilon_0_1")
+    first = e.explain(x)
+    analyzer = e._analyzer
+    np.testing.assert_array_equal(e.explain(x), first)
+    assert e._analyzer is analyzer
+    e.close()
+
+
+def test_import_never_imports_torch() -> None:
+    code = (
+        "import sys; import signxai.tf; from signxai.tf import explain, Explainer; "
+        "import signxai.tf.analyzers, signxai.tf.rules, signxai.tf.cam; "
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]; "
+        "assert not bad, bad; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok")
+
+
+def test_float32_model(x: np.ndarray) -> None:
+    model = small_cnn(dtype="float32")
+    x32 = small_input("float32")
+    for method in ["lrp_alpha_2_beta_1", "deconvnet", "vargrad"]:
+        r = explain(model, x32, method)
+        assert r.dtype == np.float32 and np.all(np.isfinite(r))
