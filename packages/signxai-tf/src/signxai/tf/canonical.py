@@ -283,6 +283,13 @@ def layer_configs(model: keras.Model, info: ModelInfo) -> dict[str, tuple[type, 
                 config["activation"] = "linear"
             if name in info.folds:
                 config["use_bias"] = True
+            # The clone's weights are always loaded from the model: skip random initialisation (large models).
+            for key in ("kernel_initializer", "bias_initializer", "beta_initializer", "moving_mean_initializer"):
+                if key in config:
+                    config[key] = "zeros"
+            for key in ("gamma_initializer", "moving_variance_initializer"):
+                if key in config:
+                    config[key] = "ones"
             out[name] = (type(layer), config)
     return out
 
