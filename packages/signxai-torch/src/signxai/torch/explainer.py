@@ -1,0 +1,212 @@
+"""The public entry points: :class:`Explainer` (reusable) and :func:`explain` (one call)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy as np
+import torch
+
+from signxai.common import MethodSpec, parse_method
+from signxai.common.sampling import random_uniform_map
+from signxai.common.targets import resolve_targets
+
+from .cam import cam_layer, grad_cam, guided_backprop_of_activations
+from .composites import lrp_composite
+from .functional import SignalMode
+from .gradients import integrated_gradients, noise_gradients, output_seed, target_gradient
+from .graph import ModelGraph, analyse, eval_mode, rank_guard
+from .rules import sign_mu
+from .validation import compute_dtype_device, logits, result_dtype, to_tensor
+
+Target = Union[int, Sequence[int], np.ndarray, torch.Tensor, None]
+
+
+class Explainer:
+    """Explain one model with one method, repeatedly.
+
+    The method is parsed once; the model is analysed (call order, input layer, BatchNorm neighbours) on the first
+    call and the Zennit composite of an LRP method is built once. The model is never modified: every hook is removed
+    after each call, its train/eval flags are restored, and its parameters are only read.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model returning (batch, classes) logits.
+    method : str or MethodSpec
+        A catalog name (see :func:`signxai.common.list_methods`) or a parsed method.
+    strip_softmax : bool
+        Explain the logits feeding a final softmax / log-softmax instead of raising ValueError.
+    max_rows : int
+        Largest number of rows evaluated in one forward/backward pass by integrated gradients, SmoothGrad and
+        VarGrad (at least one point per sample of the batch).
+    **params
+        Method parameters (``epsilon=``, ``mu=``, ``low=``, ``high=``, ``noise=``, ``samples=``, ``seed=``,
+        ``steps=``, ``baseline=``, ``layer=`` ...), as :func:`signxai.common.parse_method` accepts them.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        method: str | MethodSpec,
+        *,
+        strip_softmax: bool = False,
+        max_rows: int = 64,
+        **params: Any,
+    ) -> None:
+        if not isinstance(model, torch.nn.Module):
+            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if isinstance(method, MethodSpec):
+            if params:
+                raise ValueError("pass parameters to parse_method when giving a MethodSpec")
+            self.spec = method
+        else:
+            self.spec = parse_method(method, **params)
+        if max_rows < 1:
+            raise ValueError(f"max_rows must be >= 1, got {max_rows}")
+        self.model = model
+        self.strip_softmax = strip_softmax
+        self.max_rows = int(max_rows)
+        self._graph: ModelGraph | None = None
+        self._composite = None
+
+    # ------------------------------------------------------------------------------------------------ public
+    def __call__(self, x: Any, target: Target = None) -> Any:
+        """Explain ``x``; see :meth:`explain`."""
+        return self.explain(x, target)
+
+    def explain(self, x: Any, target: Target = None) -> Any:
+        """Relevance map of ``x`` for ``target``.
+
+        Parameters
+        ----------
+        x : torch.Tensor or numpy.ndarray
+            Input batch (batch axis first, the model's layout), on any device.
+        target : None, int or sequence of int
+            None: each sample's argmax; an int: that class for every sample; a sequence: one class per sample.
+
+        Returns
+        -------
+        torch.Tensor or numpy.ndarray
+            A map of exactly ``x``'s shape, on ``x``'s device (a NumPy array for a NumPy input); float64 for a
+            float64 input, float32 otherwise.
+
+        Raises
+        ------
+        ValueError
+            For bad input, a target out of range, a softmax-ending model (unless ``strip_softmax``), or a model the
+            method cannot explain exactly (named in the message).
+        """
+        tensor, info = to_tensor(x)
+        dtype, device = compute_dtype_device(self.model, tensor)
+        xc = tensor.detach().to(device=device, dtype=dtype)
+        with eval_mode(self.model):
+            if self._graph is None:
+                self._graph = analyse(self.model, xc)
+            with torch.no_grad(), rank_guard(self.model), SignalMode() as mode:
+                plain = self._forward(xc, mode)
+            targets_np = resolve_targets(_as_target(target), plain.detach().cpu().numpy())
+            targets = torch.as_tensor(targets_np, device=device)
+            result = self._compute(xc, targets)
+        result = self._apply_modifiers(result, xc)
+        out = result.detach().to(dtype=result_dtype(info))
+        if info.numpy:
+            return out.cpu().numpy()
+        return out.to(info.device)
+
+    # ------------------------------------------------------------------------------------------- internals
+    def _forward(self, x: torch.Tensor, mode: SignalMode) -> torch.Tensor:
+        return logits(self.model(x), mode, x.shape[0], self.strip_softmax)
+
+    def _compute(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        spec = self.spec
+        base = spec.base
+        if spec.family == "lrp":
+            return self._lrp(x, targets)
+        if base in ("gradient", "guided_backprop", "deconvnet"):
+            activations = {"gradient": "gradient", "guided_backprop": "guided", "deconvnet": "deconvnet"}[base]
+            return target_gradient(self._forward, x, targets, spec.output_seed, activations)  # type: ignore[arg-type]
+        if base == "integrated_gradients":
+            assert spec.steps is not None and spec.baseline is not None
+            return integrated_gradients(self._forward, x, targets, spec.steps, spec.baseline, self.max_rows)
+        if base in ("smoothgrad", "vargrad"):
+            assert spec.samples is not None and spec.noise is not None and spec.seed is not None
+            return noise_gradients(
+                self._forward, x, targets, spec.samples, spec.noise, spec.seed, self.max_rows, base == "vargrad"
+            )
+        if base in ("grad_cam", "guided_grad_cam"):
+            assert self._graph is not None
+            _, layer = cam_layer(spec, self.model, self._graph)
+            cam = grad_cam(spec, self._forward, layer, x, targets)
+            if base == "grad_cam":
+                return cam
+            return guided_backprop_of_activations(self._forward, layer, x) * cam
+        if base == "random_uniform":
+            assert spec.seed is not None
+            sample = random_uniform_map(tuple(x.shape[1:]), spec.seed, channels_first=x.ndim > 2)
+            return torch.as_tensor(sample, device=x.device).to(x.dtype).expand_as(x).clone()
+        raise ValueError(f"method base {base!r} is not implemented for PyTorch")
+
+    def _lrp(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        assert self._graph is not None
+        if self._composite is None:
+            self._composite = lrp_composite(self.spec, self.model, self._graph)
+        with self._composite.context(self.model), torch.enable_grad():
+            xg = x.detach().clone().requires_grad_()
+            with SignalMode("pass", z_average=True) as mode:
+                out = self._forward(xg, mode)
+            (relevance,) = torch.autograd.grad(out, xg, output_seed(out, targets, self.spec.output_seed))
+        return relevance
+
+    def _apply_modifiers(self, r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        for mod in self.spec.modifiers:
+            if mod.name == "x_input":
+                r = r * x
+            elif mod.name == "x_sign":
+                r = r * sign_mu(x, 0.0)
+            elif mod.name == "x_sign_mu":
+                r = r * sign_mu(x, float(mod.mu))  # type: ignore[arg-type]
+            else:
+                raise ValueError(f"unknown modifier {mod.name!r}")
+        return r
+
+
+def _as_target(target: Target) -> Any:
+    if isinstance(target, torch.Tensor):
+        return target.detach().cpu().numpy()
+    return target
+
+
+def explain(
+    model: torch.nn.Module,
+    x: Any,
+    method: str | MethodSpec,
+    target: Target = None,
+    *,
+    strip_softmax: bool = False,
+    **params: Any,
+) -> Any:
+    """Explain ``x`` with ``method`` on ``model`` (a one-shot :class:`Explainer`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model returning (batch, classes) logits.
+    x : torch.Tensor or numpy.ndarray
+        Input batch, batch axis first, in the model's layout (NCHW / NCT), any device.
+    method : str or MethodSpec
+        Any catalog name (:func:`signxai.common.list_methods`).
+    target : None, int or sequence of int
+        Class(es) to explain; None = argmax per sample.
+    strip_softmax : bool
+        Explain the logits feeding a final softmax instead of raising ValueError.
+    **params
+        Method parameters, as :func:`signxai.common.parse_method` accepts them.
+
+    Returns
+    -------
+    torch.Tensor or numpy.ndarray
+        A map of exactly ``x``'s shape on ``x``'s device (NumPy in, NumPy out).
+    """
+    return Explainer(model, method, strip_softmax=strip_softmax, **params).explain(x, target)

@@ -1,0 +1,280 @@
+"""ONNX import: ``from_onnx(model_or_path)`` -> a ``torch.nn.Module`` that LRP can explain exactly.
+
+onnx2torch converts an ONNX graph into a ``torch.fx.GraphModule`` whose weights do not all sit in modules that
+carry a rule: tf2onnx writes a Keras ``Dense`` (dynamic batch) as ``MatMul`` + ``Add`` (onnx2torch: ``OnnxMatMul``
+on a constant and a separate addition), and a Keras ``Conv1D`` as ``Unsqueeze -> Conv (1 x k, no bias) -> Squeeze ->
+Add(bias)``. LRP through such a graph silently treats the matrix product and the bias as plain gradients. This
+module rewrites the graph so that
+
+- ``MatMul(x, W)`` with a constant 2-D ``W`` (and a following ``Add`` of a constant bias) becomes ``nn.Linear``;
+- a constant ``Add`` that adds one value per output channel to a convolution's output, possibly after shape-only
+  operations (Squeeze, Unsqueeze, Transpose, Reshape, Flatten), is folded into the convolution's bias (the
+  convolution stays a 2-D ``1 x k`` convolution for a Keras Conv1D; the LRP rules are the same);
+
+and then refuses, naming the node, any remaining operation with a weight-like constant (a MatMul/Gemm/Add/Sub/Mul/Div
+with a non-scalar floating constant) or a module with parameters that no rule covers. Average and global-average
+pooling need no rewrite: LRP applies the Z rule to every spelling of them (:mod:`signxai.torch.functional`).
+``onnx`` and ``onnx2torch`` are the optional extra ``signxai-torch[onnx]``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+from torch import fx
+
+from .graph import BATCH_NORMS, CONVOLUTIONS
+from .rules import WEIGHTED_LAYERS
+
+#: onnx2torch module class names of shape-only operations a bias may pass through.
+_SHAPE_OPS = {
+    "OnnxSqueezeStaticAxes",
+    "OnnxSqueezeDynamicAxes",
+    "OnnxUnsqueezeStaticAxes",
+    "OnnxUnsqueezeDynamicAxes",
+    "OnnxTranspose",
+    "OnnxReshape",
+    "OnnxFlatten",
+    "Flatten",
+}
+_ARITHMETIC = {torch.add: "Add", torch.sub: "Sub", torch.mul: "Mul"}
+
+
+def from_onnx(model_or_path: Any) -> torch.nn.Module:
+    """Convert an ONNX model into a PyTorch module ready for every SignXAI method.
+
+    Parameters
+    ----------
+    model_or_path : onnx.ModelProto, str or os.PathLike
+        The ONNX model or the path of an ``.onnx`` file. Its graph inputs must have static shapes apart from the
+        batch axis (to locate the channel axis of convolution biases).
+
+    Returns
+    -------
+    torch.nn.Module
+        A ``torch.fx.GraphModule`` in eval mode, float32, whose layers with weights are ``nn.Linear`` /
+        ``nn.ConvNd`` with their bias inside.
+
+    Raises
+    ------
+    ImportError
+        If ``onnx`` / ``onnx2torch`` are not installed (``pip install signxai-torch[onnx]``).
+    ValueError
+        Naming every node whose weights would get no LRP rule.
+    """
+    try:
+        import onnx
+        import onnx2torch
+    except ImportError as err:  # pragma: no cover - exercised only without the extra
+        raise ImportError("from_onnx needs the optional extra: pip install 'signxai-torch[onnx]'") from err
+    if isinstance(model_or_path, (str, os.PathLike)):
+        proto = onnx.load(os.fspath(model_or_path))
+    else:
+        proto = model_or_path
+    module = onnx2torch.convert(proto)
+    examples = _example_inputs(proto)
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    with torch.no_grad():
+        ShapeProp(module).propagate(*examples)
+    _matmul_to_linear(module)
+    _fold_convolution_bias(module)
+    _check_rules(module)
+    module.graph.eliminate_dead_code()
+    module.delete_all_unused_submodules()
+    module.recompile()
+    return module.eval()
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+def _example_inputs(proto: Any) -> list[torch.Tensor]:
+    import onnx
+
+    initializers = {init.name for init in proto.graph.initializer}
+    examples = []
+    for value in proto.graph.input:
+        if value.name in initializers:
+            continue
+        tensor_type = value.type.tensor_type
+        dims = []
+        for index, dim in enumerate(tensor_type.shape.dim):
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                dims.append(1 if index == 0 else dim.dim_value)
+            elif index == 0:
+                dims.append(1)
+            else:
+                raise ValueError(f"ONNX input {value.name!r} has a dynamic axis {index}; only the batch may be dynamic")
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
+        examples.append(torch.from_numpy(np.zeros(dims, dtype=dtype)))
+    return examples
+
+
+def _constant(module: fx.GraphModule, node: Any) -> torch.Tensor | None:
+    """The tensor behind a ``get_attr`` node (an ONNX initializer), else None."""
+    if not isinstance(node, fx.Node) or node.op != "get_attr":
+        return None
+    value: Any = module
+    for part in node.target.split("."):
+        value = getattr(value, part)
+    return value if isinstance(value, torch.Tensor) else None
+
+
+def _called(module: fx.GraphModule, node: fx.Node) -> torch.nn.Module | None:
+    return module.get_submodule(node.target) if node.op == "call_module" else None
+
+
+def _arithmetic(module: fx.GraphModule, node: fx.Node) -> str | None:
+    """'Add' / 'Sub' / 'Mul' / 'Div' for an onnx2torch binary operation node, else None."""
+    called = _called(module, node)
+    if called is None or type(called).__name__ != "OnnxBinaryMathOperation":
+        return None
+    fn = called.math_op_function
+    return _ARITHMETIC.get(fn, "Div" if getattr(fn, "__name__", "") == "_onnx_div" else type(fn).__name__)
+
+
+def _fresh_name(module: fx.GraphModule, stem: str) -> str:
+    names = dict(module.named_modules())
+    index = 0
+    while f"{stem}_{index}" in names:
+        index += 1
+    return f"{stem}_{index}"
+
+
+def _matmul_to_linear(module: fx.GraphModule) -> None:
+    for node in list(module.graph.nodes):
+        called = _called(module, node)
+        if called is None or type(called).__name__ != "OnnxMatMul" or len(node.args) != 2:
+            continue
+        x, w_node = node.args
+        weight = _constant(module, w_node)
+        if weight is None or weight.ndim != 2 or not weight.is_floating_point():
+            continue
+        bias = None
+        users = list(node.users)
+        if len(users) == 1 and _arithmetic(module, users[0]) == "Add":
+            add = users[0]
+            other = add.args[1] if add.args[0] is node else add.args[0]
+            constant = _constant(module, other)
+            if constant is not None and constant.is_floating_point() and constant.numel() == weight.shape[1]:
+                if constant.ndim <= 1 or all(d == 1 for d in constant.shape[:-1]):
+                    bias = constant.reshape(-1)
+                    add.replace_all_uses_with(node)
+                    module.graph.erase_node(add)
+        linear = torch.nn.Linear(weight.shape[0], weight.shape[1], bias=bias is not None, dtype=weight.dtype)
+        with torch.no_grad():
+            linear.weight.copy_(weight.t())
+            if bias is not None:
+                linear.bias.copy_(bias)
+        name = _fresh_name(module, "Linear")
+        module.add_submodule(name, linear)
+        node.target = name
+        node.args = (x,)
+    module.graph.lint()
+
+
+def _conv_of(called: torch.nn.Module | None) -> torch.nn.Module | None:
+    if isinstance(called, CONVOLUTIONS):
+        return called
+    if isinstance(called, torch.nn.Sequential) and len(called) and isinstance(called[-1], CONVOLUTIONS):
+        return called[-1]  # onnx2torch: asymmetric padding module, then the convolution
+    return None
+
+
+def _fold_convolution_bias(module: fx.GraphModule) -> None:
+    for node in list(module.graph.nodes):
+        if _arithmetic(module, node) != "Add" or len(node.args) != 2:
+            continue
+        a, b = node.args
+        constant, source = _constant(module, b), a
+        if constant is None:
+            constant, source = _constant(module, a), b
+        if constant is None or not constant.is_floating_point() or not isinstance(source, fx.Node):
+            continue
+        chain = []
+        current = source
+        while True:
+            called = _called(module, current)
+            if len(current.users) != 1:
+                break
+            if _conv_of(called) is not None:
+                break
+            if called is None or type(called).__name__ not in _SHAPE_OPS:
+                break
+            chain.append(current)
+            current = current.args[0]
+        conv = _conv_of(_called(module, current))
+        if conv is None or len(current.users) != 1:
+            continue
+        bias = _per_channel(module, current, chain, constant)
+        if bias is None:
+            continue
+        with torch.no_grad():
+            total = bias.to(conv.weight.dtype) + (conv.bias.detach() if conv.bias is not None else 0.0)
+        conv.bias = torch.nn.Parameter(total)
+        node.replace_all_uses_with(source)
+        module.graph.erase_node(node)
+    module.graph.lint()
+
+
+def _per_channel(
+    module: fx.GraphModule, conv_node: fx.Node, chain: list[fx.Node], constant: torch.Tensor
+) -> torch.Tensor | None:
+    """The per-channel bias equal to adding ``constant`` after ``chain``, or None if it is not per channel.
+
+    A probe tensor holding its channel index at every position of the convolution output is pushed through the
+    shape-only ``chain``; the addition is a bias exactly when the broadcast constant is the same wherever the probe
+    shows the same channel.
+    """
+    meta = conv_node.meta.get("tensor_meta")
+    if meta is None:
+        return None
+    shape = tuple(meta.shape)
+    channels = shape[1]
+    probe = torch.arange(channels, dtype=torch.float64).reshape((1, channels) + (1,) * (len(shape) - 2))
+    probe = probe.expand(shape).clone()
+    with torch.no_grad():
+        for node in reversed(chain):
+            args = [probe] + [_constant(module, arg) if isinstance(arg, fx.Node) else arg for arg in node.args[1:]]
+            probe = _called(module, node)(*args)
+        try:
+            full = torch.broadcast_to(constant.to(torch.float64), probe.shape)
+        except RuntimeError:
+            return None
+    bias = torch.empty(channels, dtype=torch.float64)
+    for channel in range(channels):
+        values = full[probe == channel]
+        if values.numel() == 0 or not bool((values == values[0]).all()):
+            return None
+        bias[channel] = values[0]
+    return bias
+
+
+def _check_rules(module: fx.GraphModule) -> None:
+    problems = []
+    for node in module.graph.nodes:
+        called = _called(module, node)
+        if called is None:
+            continue
+        kind = type(called).__name__
+        if kind in ("OnnxMatMul", "OnnxGemm"):
+            problems.append(f"{node.name} ({kind})")
+            continue
+        if _arithmetic(module, node) is not None:
+            for arg in node.args:
+                constant = _constant(module, arg)
+                if constant is not None and constant.is_floating_point() and constant.numel() > 1:
+                    problems.append(f"{node.name} ({_arithmetic(module, node)} of a constant {tuple(constant.shape)})")
+                    break
+            continue
+        for sub_name, sub in called.named_modules():
+            if isinstance(sub, (*WEIGHTED_LAYERS, *BATCH_NORMS)):
+                continue
+            if any(True for _ in sub.parameters(recurse=False)):
+                problems.append(f"{node.name}{'.' + sub_name if sub_name else ''} ({type(sub).__name__})")
+    if problems:
+        raise ValueError(
+            "after canonicalisation these ONNX nodes still hold weights no LRP rule covers: " + ", ".join(problems)
+        )
