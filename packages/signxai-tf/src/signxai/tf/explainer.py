@@ -16,7 +16,7 @@ from signxai.common.targets import resolve_targets
 from .analyzers import GraphAnalyzer
 from .cam import cam_weights_and_maps, resolve_a_layer, upsample
 from .canonical import inspect_model
-from .gradients import EagerModel, compute_gradient_method, gradient_function, logits_function
+from .gradients import cached_functions, compute_gradient_method
 from .validation import prepare_input
 
 keras = tf.keras
@@ -65,10 +65,8 @@ class Explainer:
         self._a_layer = None
         if spec.family == "cam":
             self._a_layer = resolve_a_layer(model, self._info, spec.layer, spec.cam_kind or "image")
-        self._eager = EagerModel(model, self._info, self._a_layer)
+        self._eager, self._logits, self._grad = cached_functions(model, self._info, self._a_layer)
         self._dtype = tf.as_dtype(self._info.dtype)
-        self._logits = logits_function(self._eager, self._dtype, self._info.input_shape)
-        self._grad = None
         self._analyzer: GraphAnalyzer | None = None
 
     def _graph_analyzer(self) -> GraphAnalyzer:
@@ -110,8 +108,6 @@ class Explainer:
         if spec.family == "lrp" or spec.base in ("guided_backprop", "deconvnet"):
             r = self._graph_analyzer().run(x64.astype(np_dtype), targets).astype(np.float64)
         else:
-            if self._grad is None:
-                self._grad = gradient_function(self._eager, self._dtype, self._info.input_shape)
             r = compute_gradient_method(self._grad, spec, x64, targets, np_dtype)
         return apply_modifiers(r, x64, spec.modifiers).astype(out_dtype)
 

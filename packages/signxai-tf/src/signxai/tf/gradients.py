@@ -10,6 +10,7 @@ are accumulated in float64.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -43,7 +44,9 @@ class EagerModel:
         if a_layer is not None:
             outputs.append(model.get_layer(a_layer).output)
         self._with_a = a_layer is not None
-        self._model = model if len(outputs) == 1 and info.softmax is None else keras.Model(model.inputs, outputs)
+        # A new functional view of the same layers: it shares the caller's variables but holds no reference to
+        # the caller's model object (see :func:`cached_functions`).
+        self._model = keras.Model(model.inputs, outputs)
 
     def __call__(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
         outs = self._model(x, training=False)
@@ -81,6 +84,28 @@ def logits_function(eager: EagerModel, dtype: tf.DType, sample_shape: tuple) -> 
         return eager(x)[0]
 
     return logits
+
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def cached_functions(model: keras.Model, info: ModelInfo, a_layer: str | None) -> tuple[EagerModel, Callable, Callable]:
+    """``(eager model, logits function, gradient function)`` for a model, traced once per model and A layer.
+
+    Repeated :func:`signxai.tf.explain` calls on one model reuse the traced ``tf.function`` instead of tracing a
+    new one per call. The cache holds the model weakly (entries disappear with the model).
+    """
+    per_model = _CACHE.setdefault(model, {})
+    key = (a_layer, info.softmax, info.output_layer, tuple(info.order))
+    if key not in per_model:
+        eager = EagerModel(model, info, a_layer)
+        dtype = tf.as_dtype(info.dtype)
+        per_model[key] = (
+            eager,
+            logits_function(eager, dtype, info.input_shape),
+            gradient_function(eager, dtype, info.input_shape),
+        )
+    return per_model[key]
 
 
 def _chunked(grad: Callable, rows: Callable[[int, int], np.ndarray], targets: np.ndarray, dtype: np.dtype) -> list:
