@@ -52,7 +52,7 @@ def mirror(model: L.Model, dtype: torch.dtype = torch.float64) -> nn.Sequential:
     model : signxai.common.reference.layers.Model
         The reference description.
     dtype : torch.dtype
-        Parameter dtype (float64 for the exact comparison).
+        Parameter dtype (float64 for the exact comparison; the weights are always built in float64 first).
 
     Returns
     -------
@@ -73,7 +73,7 @@ def mirror(model: L.Model, dtype: torch.dtype = torch.float64) -> nn.Sequential:
     for layer in model.layers:
         if isinstance(layer, L.Dense):
             w = np.asarray(layer.weight)
-            lin = nn.Linear(w.shape[0], w.shape[1])
+            lin = nn.Linear(w.shape[0], w.shape[1], dtype=torch.float64)
             with torch.no_grad():
                 lin.weight.copy_(_t(w.T))
                 lin.bias.copy_(_t(layer.bias))
@@ -95,6 +95,7 @@ def mirror(model: L.Model, dtype: torch.dtype = torch.float64) -> nn.Sequential:
                 ksize,
                 stride=strides,
                 padding=tuple(a for a, _ in splits) if symmetric else 0,
+                dtype=torch.float64,
             )
             with torch.no_grad():
                 conv.weight.copy_(_t(np.transpose(kernel, (dims + 1, dims, *range(dims)))))
@@ -129,7 +130,7 @@ def mirror(model: L.Model, dtype: torch.dtype = torch.float64) -> nn.Sequential:
             add(layer.name, nn.ELU(alpha=layer.alpha))
         elif isinstance(layer, L.BatchNorm):
             channels = shape[-1]
-            bn = (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(channels, eps=layer.eps)
+            bn = (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(channels, eps=layer.eps, dtype=torch.float64)
             with torch.no_grad():
                 bn.weight.copy_(_t(layer.gamma))
                 bn.bias.copy_(_t(layer.beta))
@@ -149,3 +150,12 @@ def to_torch_layout(x: np.ndarray) -> np.ndarray:
 def to_reference_layout(x: np.ndarray) -> np.ndarray:
     """Channels-first batch -> channels-last batch."""
     return np.ascontiguousarray(np.moveaxis(x, 1, -1)) if x.ndim > 2 else x
+
+
+def zoo_case(name: str, n: int = 2, seed: int = 0) -> tuple[L.Model, nn.Sequential, np.ndarray, torch.Tensor]:
+    """(reference model, float64 mirror, channels-last input, channels-first input tensor) of a zoo model."""
+    from signxai.common.reference import zoo
+
+    ref = zoo.MODELS[name](seed)
+    x = zoo.sample_inputs(ref, n=n, seed=seed)
+    return ref, mirror(ref), x, torch.from_numpy(to_torch_layout(x))
