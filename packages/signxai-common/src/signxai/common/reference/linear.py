@@ -1,0 +1,192 @@
+"""Every linear layer as an explicit matrix, and max-pooling as explicit windows (float64, channels-last).
+
+A sample is handled as one flat vector in C (row-major, channels-last) order. A linear layer is then
+``z = a @ weight + bias`` with ``weight`` of shape (in_flat, out_flat), plus a boolean ``mask`` of the same
+shape marking the structural taps (which input feeds which output). Zero-padded positions of a "same"
+convolution are simply not inputs, so they have no row and no tap: the Flat / W^2 / Z^B denominators count
+only real taps without any special case.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .forward import same_padding
+from .layers import AvgPool1D, AvgPool2D, BatchNorm, Conv1D, Conv2D, Dense, GlobalAvgPool, MaxPool1D, MaxPool2D
+
+
+@dataclass(frozen=True)
+class LinearMap:
+    """``z = a @ weight + bias`` on flat samples.
+
+    Attributes
+    ----------
+    weight : numpy.ndarray
+        (in_flat, out_flat) float64.
+    bias : numpy.ndarray
+        (out_flat,) float64.
+    mask : numpy.ndarray
+        (in_flat, out_flat) bool: True where input i is a tap of output j (a weight that is exactly zero is
+        still a tap).
+    in_shape, out_shape : tuple of int
+        Shapes of one sample before and after the layer.
+    kind : {"dense", "conv", "pool", "bn"}
+        Dense / convolution (layers with weights, which get LRP rules), average pooling (Z rule), BatchNorm.
+    name : str
+        Name of the originating layer (of the Dense/Conv when a BatchNorm was folded into it).
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray
+    mask: np.ndarray
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    kind: str
+    name: str
+
+
+def _window_origin(out_pos: tuple[int, ...], strides: tuple[int, ...], pad_before: tuple[int, ...]) -> list[int]:
+    return [o * s - p for o, s, p in zip(out_pos, strides, pad_before)]
+
+
+def conv_map(layer: Conv1D | Conv2D, in_shape: tuple[int, ...]) -> LinearMap:
+    """The matrix of a Conv1D / Conv2D (Keras kernel (k..., c_in, c_out), "valid" or TF "same" padding)."""
+    kernel = np.asarray(layer.kernel, dtype=np.float64)
+    ksize = kernel.shape[:-2]
+    c_in, c_out = kernel.shape[-2:]
+    strides = (layer.stride,) if isinstance(layer, Conv1D) else tuple(layer.strides)
+    spatial = tuple(in_shape[:-1])
+    if len(spatial) != len(ksize) or in_shape[-1] != c_in:
+        raise ValueError(f"layer {layer.name!r}: kernel {kernel.shape} does not fit input shape {in_shape}")
+    if layer.padding == "same":
+        pads = [same_padding(n, k, s) for n, k, s in zip(spatial, ksize, strides)]
+    elif layer.padding == "valid":
+        pads = [(0, 0)] * len(spatial)
+    else:
+        raise ValueError(f"layer {layer.name!r}: unknown padding {layer.padding!r}")
+    out_spatial = tuple((n + p0 + p1 - k) // s + 1 for n, (p0, p1), k, s in zip(spatial, pads, ksize, strides))
+    out_shape = (*out_spatial, c_out)
+    n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
+    weight = np.zeros((n_in, n_out))
+    mask = np.zeros((n_in, n_out), dtype=bool)
+    cin_idx, cout_idx = np.arange(c_in), np.arange(c_out)
+    for out_pos in itertools.product(*(range(n) for n in out_spatial)):
+        origin = _window_origin(out_pos, strides, tuple(p[0] for p in pads))
+        cols = np.ravel_multi_index((*([o] * c_out for o in out_pos), cout_idx), out_shape)
+        for tap in itertools.product(*(range(k) for k in ksize)):
+            in_pos = [o + t for o, t in zip(origin, tap)]
+            if any(i < 0 or i >= n for i, n in zip(in_pos, spatial)):
+                continue  # a zero-padded position: not an input
+            rows = np.ravel_multi_index((*([i] * c_in for i in in_pos), cin_idx), in_shape)
+            weight[np.ix_(rows, cols)] += kernel[tap]
+            mask[np.ix_(rows, cols)] = True
+    bias = np.tile(np.asarray(layer.bias, dtype=np.float64), int(np.prod(out_spatial)))
+    return LinearMap(weight, bias, mask, tuple(in_shape), out_shape, "conv", layer.name)
+
+
+def dense_map(layer: Dense, in_shape: tuple[int, ...]) -> LinearMap:
+    """The matrix of a Dense layer (Keras weight (in, out)); its input must be flat."""
+    weight = np.asarray(layer.weight, dtype=np.float64)
+    if tuple(in_shape) != (weight.shape[0],):
+        raise ValueError(f"layer {layer.name!r}: Dense of weight {weight.shape} needs a flat input, got {in_shape}")
+    mask = np.ones(weight.shape, dtype=bool)
+    return LinearMap(
+        weight.copy(),
+        np.asarray(layer.bias, dtype=np.float64).copy(),
+        mask,
+        tuple(in_shape),
+        (weight.shape[1],),
+        "dense",
+        layer.name,
+    )
+
+
+def pool_windows(
+    pool: tuple[int, ...], strides: tuple[int, ...] | None, in_shape: tuple[int, ...]
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Flat input indices of every pooling window ("valid", no padding).
+
+    Returns
+    -------
+    windows : numpy.ndarray
+        (out_flat, window_size) int: row j lists the inputs of output j in row-major window order.
+    out_shape : tuple of int
+    """
+    strides = tuple(pool) if strides is None else tuple(strides)
+    spatial, channels = tuple(in_shape[:-1]), in_shape[-1]
+    if len(pool) != len(spatial):
+        raise ValueError(f"pool {pool} does not fit input shape {in_shape}")
+    out_spatial = tuple((n - k) // s + 1 for n, k, s in zip(spatial, pool, strides))
+    out_shape = (*out_spatial, channels)
+    windows = np.zeros((int(np.prod(out_shape)), int(np.prod(pool))), dtype=np.int64)
+    for out_pos in itertools.product(*(range(n) for n in out_spatial)):
+        origin = _window_origin(out_pos, strides, (0,) * len(pool))
+        for c in range(channels):
+            j = np.ravel_multi_index((*out_pos, c), out_shape)
+            for t, tap in enumerate(itertools.product(*(range(k) for k in pool))):
+                windows[j, t] = np.ravel_multi_index((*(o + d for o, d in zip(origin, tap)), c), in_shape)
+    return windows, out_shape
+
+
+def maxpool_windows(layer: MaxPool1D | MaxPool2D, in_shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Windows of a max-pooling layer (see :func:`pool_windows`)."""
+    if isinstance(layer, MaxPool1D):
+        return pool_windows((layer.pool,), None if layer.stride is None else (layer.stride,), in_shape)
+    return pool_windows(tuple(layer.pool), layer.strides, in_shape)
+
+
+def avgpool_map(layer: AvgPool1D | AvgPool2D, in_shape: tuple[int, ...]) -> LinearMap:
+    """Average pooling as a linear map: weight 1/window_size on every tap, no bias."""
+    if isinstance(layer, AvgPool1D):
+        windows, out_shape = pool_windows((layer.pool,), None if layer.stride is None else (layer.stride,), in_shape)
+    else:
+        windows, out_shape = pool_windows(tuple(layer.pool), layer.strides, in_shape)
+    return _windows_map(windows, in_shape, out_shape, layer.name)
+
+
+def global_avgpool_map(layer: GlobalAvgPool, in_shape: tuple[int, ...]) -> LinearMap:
+    """Global average pooling (mean over every spatial position, per channel) as a linear map."""
+    channels = in_shape[-1]
+    positions = int(np.prod(in_shape[:-1]))
+    windows = np.arange(positions * channels).reshape(positions, channels).T  # (channels, positions)
+    return _windows_map(windows, in_shape, (channels,), layer.name)
+
+
+def _windows_map(windows: np.ndarray, in_shape: tuple[int, ...], out_shape: tuple[int, ...], name: str) -> LinearMap:
+    n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
+    weight = np.zeros((n_in, n_out))
+    mask = np.zeros((n_in, n_out), dtype=bool)
+    for j, rows in enumerate(windows):
+        weight[rows, j] += 1.0 / len(rows)
+        mask[rows, j] = True
+    return LinearMap(weight, np.zeros(n_out), mask, tuple(in_shape), tuple(out_shape), "pool", name)
+
+
+def batchnorm_scale_shift(layer: BatchNorm) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (scale, shift) with y = scale * x + shift."""
+    scale = np.asarray(layer.gamma, dtype=np.float64) / np.sqrt(np.asarray(layer.var, dtype=np.float64) + layer.eps)
+    shift = np.asarray(layer.beta, dtype=np.float64) - np.asarray(layer.mean, dtype=np.float64) * scale
+    return scale, shift
+
+
+def batchnorm_map(layer: BatchNorm, in_shape: tuple[int, ...]) -> LinearMap:
+    """BatchNorm (last axis) as a diagonal linear map."""
+    scale, shift = batchnorm_scale_shift(layer)
+    n = int(np.prod(in_shape))
+    channel = np.arange(n) % in_shape[-1]
+    weight = np.diag(scale[channel])
+    return LinearMap(weight, shift[channel], np.eye(n, dtype=bool), tuple(in_shape), tuple(in_shape), "bn", layer.name)
+
+
+def fold_batchnorm(lin: LinearMap, bn: BatchNorm) -> LinearMap:
+    """Merge a BatchNorm into the directly preceding Dense/Conv map: weight*scale, bias*scale + shift."""
+    if lin.kind not in ("dense", "conv"):
+        raise ValueError(f"BatchNorm {bn.name!r} can only be folded into a Dense/Conv layer, not {lin.kind!r}")
+    scale, shift = batchnorm_scale_shift(bn)
+    channel = np.arange(lin.weight.shape[1]) % lin.out_shape[-1]
+    weight = lin.weight * scale[channel][None, :]
+    bias = lin.bias * scale[channel] + shift[channel]
+    return LinearMap(weight, bias, lin.mask, lin.in_shape, lin.out_shape, lin.kind, lin.name)

@@ -1,0 +1,160 @@
+"""LRP rules (spec section 3) as matrix algebra on one linear layer, and the LRP backward pass.
+
+Every rule function takes the layer's input activations ``a`` (batch, in_flat), the layer as a
+:class:`~signxai.common.reference.linear.LinearMap` and the relevance ``r`` at its output (batch, out_flat),
+and returns the relevance at its input (batch, in_flat). Rows are samples and never interact.
+Notation: s = r / den (safe division), ``s @ W.T`` = sum_j w_ij s_j.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..signs import per_sample_std, safe_divide, sign, sign_mu
+from ..spec import MethodSpec, RuleSpec
+from .gradients import output_signal, route_maxpool
+from .layers import Model
+from .linear import LinearMap
+from .ops import MaxPoolOp, is_weighted, model_ops, run_ops
+
+
+def _pos(v: np.ndarray) -> np.ndarray:
+    return np.maximum(v, 0.0)
+
+
+def _neg(v: np.ndarray) -> np.ndarray:
+    return np.minimum(v, 0.0)
+
+
+def z_rule(a: np.ndarray, lin: LinearMap, r: np.ndarray, use_bias: bool = True) -> np.ndarray:
+    """Z: den = z; R_i = a_i sum_j w_ij s_j."""
+    z = a @ lin.weight + (lin.bias if use_bias else 0.0)
+    return a * (safe_divide(r, z) @ lin.weight.T)
+
+
+def epsilon_rule(a: np.ndarray, lin: LinearMap, r: np.ndarray, epsilon: float | np.ndarray) -> np.ndarray:
+    """Epsilon(E): den = z + E sign(z) (sign(0) = +1); R_i = a_i sum_j w_ij s_j."""
+    z = a @ lin.weight + lin.bias
+    return a * (safe_divide(r, z + epsilon * sign(z)) @ lin.weight.T)
+
+
+def epsilon_std_x_rule(a: np.ndarray, lin: LinearMap, r: np.ndarray, stdfactor: float) -> np.ndarray:
+    """Epsilon with E = F * (population std of this sample's layer input over all its elements)."""
+    return epsilon_rule(a, lin, r, stdfactor * per_sample_std(a))
+
+
+def _alpha_beta_part(
+    a_pos: np.ndarray, a_neg: np.ndarray, w_a: np.ndarray, w_b: np.ndarray, bias: np.ndarray, r: np.ndarray
+) -> np.ndarray:
+    """den = a+ w_a + a- w_b + bias; R_i = a+_i sum_j w_a_ij s_j + a-_i sum_j w_b_ij s_j."""
+    s = safe_divide(r, a_pos @ w_a + a_neg @ w_b + bias)
+    return a_pos * (s @ w_a.T) + a_neg * (s @ w_b.T)
+
+
+def alpha_beta_rule(
+    a: np.ndarray, lin: LinearMap, r: np.ndarray, alpha: float, beta: float, use_bias: bool = True
+) -> np.ndarray:
+    """Alpha-beta (spec section 3): both denominators include b+ + b- (when ``use_bias``); R = A R+ - B R-,
+    the inhibitor skipped when B = 0."""
+    w_pos, w_neg = _pos(lin.weight), _neg(lin.weight)
+    bias = (_pos(lin.bias) + _neg(lin.bias)) if use_bias else np.zeros_like(lin.bias)
+    a_pos, a_neg = _pos(a), _neg(a)
+    out = alpha * _alpha_beta_part(a_pos, a_neg, w_pos, w_neg, bias, r)
+    if beta != 0:
+        out = out - beta * _alpha_beta_part(a_pos, a_neg, w_neg, w_pos, bias, r)
+    return out
+
+
+def gamma_rule(a: np.ndarray, lin: LinearMap, r: np.ndarray, gamma: float) -> np.ndarray:
+    """Gamma(G): w -> w + G w+, b -> b + G b+; then the Z rule."""
+    w = lin.weight + gamma * _pos(lin.weight)
+    z = a @ w + lin.bias + gamma * _pos(lin.bias)
+    return a * (safe_divide(r, z) @ w.T)
+
+
+def _no_activation_rule(w: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """R_i = sum_j w_ij R_j / sum_i' w_i'j (the column sums run over real taps only)."""
+    return safe_divide(r, w.sum(axis=0)) @ w.T
+
+
+def flat_rule(lin: LinearMap, r: np.ndarray) -> np.ndarray:
+    """Flat: W^2 with every (structural) weight = 1."""
+    return _no_activation_rule(lin.mask.astype(np.float64), r)
+
+
+def w_square_rule(lin: LinearMap, r: np.ndarray) -> np.ndarray:
+    """W^2: R_i = sum_j w_ij^2 R_j / sum_i' w_i'j^2."""
+    return _no_activation_rule(lin.weight**2, r)
+
+
+def sign_rule(a: np.ndarray, lin: LinearMap, r: np.ndarray, mu: float) -> np.ndarray:
+    """SIGN-mu: den = z (bias included, no epsilon); R_i = sign_mu(x_i) sum_j w_ij s_j (mu = 0: SIGN)."""
+    z = a @ lin.weight + lin.bias
+    return sign_mu(a, mu) * (safe_divide(r, z) @ lin.weight.T)
+
+
+def zb_rule(a: np.ndarray, lin: LinearMap, r: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Z^B: den = sum_i (x_i w_ij - low w+_ij - high w-_ij) over real taps; R_i = sum_j (same) s_j."""
+    w, w_pos, w_neg = lin.weight, _pos(lin.weight), _neg(lin.weight)
+    ones = np.ones_like(a)
+    den = a @ w - low * (ones @ w_pos) - high * (ones @ w_neg)
+    s = safe_divide(r, den)
+    return a * (s @ w.T) - low * (s @ w_pos.T) - high * (s @ w_neg.T)
+
+
+def apply_rule(rule: RuleSpec, a: np.ndarray, lin: LinearMap, r: np.ndarray) -> np.ndarray:
+    """Relevance at the input of a layer with weights under ``rule``."""
+    name = rule.name
+    if name == "z":
+        return z_rule(a, lin, r)
+    if name == "epsilon":
+        return epsilon_rule(a, lin, r, _required(rule, "epsilon"))
+    if name == "epsilon_std_x":
+        return epsilon_std_x_rule(a, lin, r, _required(rule, "stdfactor"))
+    if name == "alpha_beta":
+        return alpha_beta_rule(a, lin, r, _required(rule, "alpha"), _required(rule, "beta"))
+    if name == "zplus":
+        return alpha_beta_rule(a, lin, r, 1.0, 0.0, use_bias=False)
+    if name == "gamma":
+        return gamma_rule(a, lin, r, _required(rule, "gamma"))
+    if name == "flat":
+        return flat_rule(lin, r)
+    if name == "w_square":
+        return w_square_rule(lin, r)
+    if name == "sign":
+        return sign_rule(a, lin, r, 0.0 if rule.mu is None else rule.mu)
+    if name == "zb":
+        return zb_rule(a, lin, r, _required(rule, "low"), _required(rule, "high"))
+    raise ValueError(f"unknown LRP rule {name!r}")
+
+
+def _required(rule: RuleSpec, field: str) -> float:
+    value = getattr(rule, field)
+    if value is None:
+        raise ValueError(f"LRP rule {rule.name!r} needs {field}")
+    return float(value)
+
+
+def lrp(model: Model, x: np.ndarray, spec: MethodSpec, targets: np.ndarray) -> np.ndarray:
+    """LRP / deep Taylor relevance at the input, an array of ``x``'s shape.
+
+    BatchNorm is folded into the preceding Dense/Conv; the first layer with weights gets
+    ``spec.rule_for(kind, is_input=True)``, every other one its body rule; average pooling uses the Z rule;
+    max-pooling routes relevance to the first maximal element; activations and Flatten pass it unchanged.
+    The seed at the output is z_t (``spec.output_seed``) on the target.
+    """
+    ops = model_ops(model, fold_batchnorm_layers=True)
+    acts = run_ops(ops, x)
+    weighted = [i for i, op in enumerate(ops) if is_weighted(op)]
+    if not weighted:
+        raise ValueError("LRP needs a model with at least one Dense/Conv layer")
+    r = output_signal(acts[-1], targets, spec.output_seed)
+    for i in range(len(ops) - 1, -1, -1):
+        op = ops[i]
+        if isinstance(op, LinearMap) and is_weighted(op):
+            r = apply_rule(spec.rule_for(op.kind, i == weighted[0]), acts[i], op, r)
+        elif isinstance(op, LinearMap):
+            r = z_rule(acts[i], op, r)
+        elif isinstance(op, MaxPoolOp):
+            r = route_maxpool(op, acts[i], r)
+    return r.reshape(x.shape)
