@@ -1,0 +1,62 @@
+"""Every catalog method on float64 torch mirrors of the reference zoo equals signxai.common.reference.explain.
+
+Signed maps, method by method, max|torch - reference| <= 1e-6 * max|reference| (maps that are 0 in both pass). A
+method the reference refuses on a model (e.g. a Grad-CAM alias whose layer the model lacks, or image Grad-CAM on a
+time series) must be refused by signxai.torch with a ValueError too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from torch_mirror import to_reference_layout, zoo_case
+
+from signxai.common import list_methods, required_keywords
+from signxai.common import reference as ref
+from signxai.torch import Explainer
+
+EXTRA = {"mu": 0.5, "low": -1.0, "high": 1.0}
+MODELS = ("image_cnn", "timeseries_cnn", "pooling_cnn")
+TOLERANCE = 1e-6
+
+
+def keywords(name: str) -> dict[str, float]:
+    return {k: EXTRA[k] for k in required_keywords(name)}
+
+
+_CASES: dict[str, tuple] = {}
+
+
+def case(model_name: str):
+    if model_name not in _CASES:
+        _CASES[model_name] = zoo_case(model_name)
+    return _CASES[model_name]
+
+
+@pytest.mark.parametrize("model_name", MODELS)
+@pytest.mark.parametrize("method", list_methods())
+def test_method_equals_reference(model_name: str, method: str) -> None:
+    ref_model, model, x_ref, x = case(model_name)
+    params = keywords(method)
+    try:
+        expected = ref.explain(ref_model, x_ref, method, **params)
+    except ValueError:
+        with pytest.raises(ValueError):
+            Explainer(model, method, **params)(x)
+        return
+    got = to_reference_layout(Explainer(model, method, **params)(x).numpy())
+    assert got.shape == expected.shape and got.dtype == np.float64
+    scale = np.abs(expected).max()
+    deviation = np.abs(got - expected).max()
+    assert deviation <= TOLERANCE * scale or (scale == 0 and deviation == 0), (
+        f"{method} on {model_name}: max|dev| {deviation:.3g} vs max|R| {scale:.3g}"
+    )
+
+
+@pytest.mark.parametrize("model_name", MODELS)
+def test_explicit_targets_equal_reference(model_name: str) -> None:
+    ref_model, model, x_ref, x = case(model_name)
+    for method in ("lrpsign_epsilon_0_25_std_x", "guided_backprop", "zblrp_alpha_2_beta_1_VGG16ILSVRC"):
+        expected = ref.explain(ref_model, x_ref, method, target=[1, 2])
+        got = to_reference_layout(Explainer(model, method)(x, target=[1, 2]).numpy())
+        np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE * np.abs(expected).max())
