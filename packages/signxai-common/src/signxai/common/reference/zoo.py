@@ -4,9 +4,15 @@ Every model is built from ``numpy.random.default_rng(seed)`` only, so a backend 
 weights (Keras conventions, see :mod:`.layers`). Weights are He-scaled (std sqrt(2 / fan_in)) and biases are
 non-zero (N(0, 0.1^2)), so activations neither vanish nor explode and bias handling matters in every rule.
 
-- :func:`image_cnn`: (8, 8, 3) -> 5 logits. Conv 3x3 "same"; Conv 3x3 "valid" stride 2 (a row and column of
-  the input left unused); ``block5_conv3`` 2x2 "same" (asymmetric padding: the extra zero at the end);
-  overlapping MaxPool 2x2 stride 1; Flatten; Dense + ReLU; Dense.
+- :func:`image_cnn`: (8, 8, 3) -> 5 logits. Conv 3x3 "same" stride 2 (8 -> 4, asymmetric padding (0, 1): the
+  extra zero at the end); Conv 2x2 "valid" (4 -> 3); ``block5_conv3`` 3x3 "same" (3 -> 3); overlapping
+  MaxPool 2x2 stride 1 (3 -> 2); Flatten; Dense + ReLU; Dense.
+
+Max-pooling only ever sees positions whose values differ mathematically, even for a constant input (such as
+integrated gradients' zero baseline): on a constant input every position of a "same" convolution's output
+with the same padding pattern is equal up to rounding, and a max over such ties would depend on rounding.
+``image_cnn`` pools the 3x3 ``block5_conv3`` output, whose nine positions all have different padding patterns;
+``timeseries_cnn`` pools a convolution of the input itself, whose ties at x = 0 are bit-identical (the bias).
 - :func:`timeseries_cnn`: (32, 12) -> 4 logits. Conv1D k=5 "same"; MaxPool1D 2; Conv1D k=3 "valid" stride 2;
   Flatten; Dense.
 - :func:`pooling_cnn`: (8, 8, 3) -> 3 logits. Conv 3x3 "same" + BatchNorm (non-trivial gamma/beta/mean/var)
@@ -47,15 +53,15 @@ def _weights(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[np.ndarr
 def image_cnn(seed: int = 0) -> Model:
     """A small VGG-like image CNN, input (8, 8, 3), 5 logits; its last convolution is ``block5_conv3``."""
     rng = np.random.default_rng(seed)
-    k1, b1 = _weights(rng, (3, 3, 3, 4))
-    k2, b2 = _weights(rng, (3, 3, 4, 6))
-    k3, b3 = _weights(rng, (2, 2, 6, 8))
+    k1, b1 = _weights(rng, (3, 3, 3, 6))
+    k2, b2 = _weights(rng, (2, 2, 6, 6))
+    k3, b3 = _weights(rng, (3, 3, 6, 8))
     w4, b4 = _weights(rng, (32, 16))
     w5, b5 = _weights(rng, (16, 5))
     layers = (
-        Conv2D(k1, b1, strides=(1, 1), padding="same", name="conv2d"),
+        Conv2D(k1, b1, strides=(2, 2), padding="same", name="conv2d"),
         ReLU(name="re_lu"),
-        Conv2D(k2, b2, strides=(2, 2), padding="valid", name="conv2d_1"),
+        Conv2D(k2, b2, strides=(1, 1), padding="valid", name="conv2d_1"),
         ReLU(name="re_lu_1"),
         Conv2D(k3, b3, strides=(1, 1), padding="same", name="block5_conv3"),
         ReLU(name="re_lu_2"),
