@@ -2,7 +2,8 @@
 
 ``python _onnx_worker.py MODEL_DIR OUT_DIR`` (run as a file: it needs TensorFlow and tf2onnx, not signxai)
 rebuilds the Keras model from ``MODEL_DIR/architecture.json`` and ``MODEL_DIR/weights.npz`` (``w0``, ``w1``, ...
-in ``model.weights`` order, initialisers skipped), freezes its inference function to a GraphDef, removes the frozen
+in ``model.weights`` order, initialisers skipped), freezes its inference function on a channels-first input
+(PyTorch's layout) to a GraphDef, removes the frozen
 graph's pass-through ``Identity`` nodes and converts it with tf2onnx (``large_model=True``: weights stored as
 external tensors). It writes ``OUT_DIR/model.onnx`` with its external tensor files next to it and prints one JSON
 line ``{"seconds": ..., "peak_rss_mb": ...}``.
@@ -104,12 +105,31 @@ def load_model(model_dir: Path):
 
 
 def freeze(model):
-    """Frozen inference GraphDef of a Keras model (weights as constants), with its input and output names."""
+    """Frozen inference GraphDef of a Keras model (weights as constants), with its input and output names.
+
+    The frozen function takes the input channels-first (N, C, H, W) / (N, C, T), PyTorch's layout, and moves it
+    to the model's channels-last layout with a transpose; tf2onnx then cancels that transpose against the ones it
+    writes around every convolution. A rank-2 input (N, features) is taken as it is.
+    """
     import tensorflow as tf
     from tf2onnx import tf_loader
 
-    spec = tf.TensorSpec((None, *model.input_shape[1:]), model.inputs[0].dtype, name="input")
-    function = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    shape = tuple(model.input_shape[1:])
+    if len(shape) >= 2:
+        shape_cf = (shape[-1], *shape[:-1])
+        perm = (0, *range(2, len(shape) + 1), 1)
+
+        def call(x):
+            return model(tf.transpose(x, perm), training=False)
+
+    else:
+        shape_cf = shape
+
+        def call(x):
+            return model(x, training=False)
+
+    spec = tf.TensorSpec((None, *shape_cf), model.inputs[0].dtype, name="input")
+    function = tf.function(call).get_concrete_function(spec)
     input_names = [t.name for t in function.inputs if t.dtype != tf.resource]
     output_names = [t.name for t in function.outputs]
     return tf_loader.from_function(function, input_names, output_names, large_model=True), input_names, output_names

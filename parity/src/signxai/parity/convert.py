@@ -2,8 +2,10 @@
 
 The conversion of a model runs once: its ONNX file is stored under :func:`cache_root` in a folder named by a
 content hash of the architecture, the weights and the converter versions, so a rerun with the same model loads
-the stored file. The float64 tier converts nothing more: the Keras model is rebuilt in float64 with the same
-weights (:func:`signxai.parity.models.as_dtype`) and the PyTorch model is cast with ``.double()``.
+the stored file. The converted model takes its input channels-first (N, C, H, W) / (N, C, T), PyTorch's layout;
+its maps are moved back to the Keras layout with :func:`signxai.common.sampling.to_channels_last`. The float64
+tier converts nothing more: the Keras model is rebuilt in float64 with the same weights
+(:func:`signxai.parity.models.as_dtype`) and the PyTorch model is cast with ``.double()``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when the conversion procedure changes (invalidates every cached file).
-CONVERTER_REVISION = "1"
+CONVERTER_REVISION = "2"
 #: Environment variable naming the cache folder.
 CACHE_ENV = "SIGNXAI_PARITY_CACHE"
 
