@@ -74,7 +74,7 @@ def from_onnx(model_or_path: Any) -> torch.nn.Module:
         proto = onnx.load(os.fspath(model_or_path))
     else:
         proto = model_or_path
-    module = onnx2torch.convert(proto)
+    module = onnx2torch.convert(proto).eval()  # eval before any forward: BatchNorm must not update its statistics
     examples = _example_inputs(proto)
     from torch.fx.passes.shape_prop import ShapeProp
 

@@ -1,0 +1,151 @@
+"""from_onnx: torch-exported models and a hand-built Keras-style graph (tf2onnx's MatMul+Add Dense, Conv1D as
+Unsqueeze -> Transpose -> 1xk Conv -> Transpose -> Squeeze -> Add) come out with the expected layers, the same
+forward, and the same LRP maps as the native / reference model."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import onnx  # the optional extra signxai-torch[onnx]; nox -s tests-torch installs it
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+from torch import nn
+from torch_mirror import zoo_case
+
+from signxai.common import reference as ref
+from signxai.common.reference import layers as L
+from signxai.torch import Explainer, from_onnx
+
+LRP_METHODS = ("lrp_epsilon_0_1", "lrpsign_z", "w2lrp_alpha_2_beta_1", "zblrp_z_VGG16ILSVRC", "lrp_flat", "deep_taylor")
+
+
+def inventory(module: nn.Module) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d)):
+            counts[type(m).__name__] = counts.get(type(m).__name__, 0) + 1
+    return counts
+
+
+def export(model: nn.Module, x: torch.Tensor) -> bytes:
+    buffer = io.BytesIO()
+    torch.onnx.export(
+        model.float(),
+        (x.float(),),
+        buffer,
+        input_names=["x"],
+        output_names=["y"],
+        dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+        dynamo=False,
+        opset_version=13,
+        do_constant_folding=False,
+    )
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("model_name", ["image_cnn", "timeseries_cnn", "pooling_cnn"])
+def test_torch_exported_model(model_name):
+    _, native, _, x = zoo_case(model_name)
+    proto = onnx.load_from_string(export(native, x))
+    converted = from_onnx(proto)
+    assert inventory(converted) == inventory(native)
+    native = native.float()
+    torch.testing.assert_close(converted(x.float()), native(x.float()), rtol=1e-5, atol=1e-5)
+    # compared in float64 on the float32 weights (constant folding off, so BatchNorm stays a separate node and is
+    # folded by signxai in float64); the BatchNorm eps travels as float32 (0.0010000000475), hence 1e-8
+    converted, native = converted.double(), native.double()
+    for method in (*LRP_METHODS, "grad_cam" if model_name != "timeseries_cnn" else "grad_cam_timeseries"):
+        expected = Explainer(native, method)(x)
+        got = Explainer(converted, method)(x)
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-8 * expected.abs().max().item())
+
+
+def keras_timeseries_graph(rng: np.random.Generator):
+    """A Keras-like (N, 16, 3) -> 4 model as tf2onnx writes it, and the same model as a reference description."""
+    k = rng.normal(0, 0.5, size=(5, 3, 6)).astype(np.float32)  # Keras Conv1D kernel (k, in, out)
+    cb = rng.normal(0, 0.1, size=6).astype(np.float32)
+    w = rng.normal(0, 0.3, size=(12 * 6, 4)).astype(np.float32)  # after Conv1D k=5 valid stride 1: 12 steps
+    b = rng.normal(0, 0.1, size=4).astype(np.float32)
+    onnx_kernel = np.transpose(k, (2, 1, 0))[:, :, None, :]  # (out, in, 1, k)
+    inits = [
+        numpy_helper.from_array(onnx_kernel, "kernel"),
+        numpy_helper.from_array(cb, "conv_bias"),
+        numpy_helper.from_array(w, "dense_w"),
+        numpy_helper.from_array(b, "dense_b"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+        numpy_helper.from_array(np.array([-1, 72], np.int64), "flat_shape"),
+    ]
+    nodes = [
+        helper.make_node("Unsqueeze", ["x", "axis1"], ["x4"]),
+        helper.make_node("Transpose", ["x4"], ["x_nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["x_nchw", "kernel"], ["c"], kernel_shape=[1, 5]),
+        helper.make_node("Transpose", ["c"], ["c_nhwc"], perm=[0, 2, 3, 1]),
+        helper.make_node("Squeeze", ["c_nhwc", "axis1"], ["c3"]),
+        helper.make_node("Add", ["c3", "conv_bias"], ["cb"]),
+        helper.make_node("Relu", ["cb"], ["r"]),
+        helper.make_node("Reshape", ["r", "flat_shape"], ["f"]),
+        helper.make_node("MatMul", ["f", "dense_w"], ["mm"]),
+        helper.make_node("Add", ["mm", "dense_b"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "keras_conv1d",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        inits,
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(proto)
+    f64 = lambda a: a.astype(np.float64)  # noqa: E731
+    reference = L.Model(
+        layers=(
+            L.Conv1D(f64(k), f64(cb), stride=1, padding="valid", name="conv1d"),
+            L.ReLU(),
+            L.Flatten(),
+            L.Dense(f64(w), f64(b), name="dense"),
+        ),
+        input_shape=(16, 3),
+    )
+    return proto, reference
+
+
+def test_keras_style_graph_is_canonicalised_and_equals_the_reference():
+    proto, reference = keras_timeseries_graph(np.random.default_rng(0))
+    module = from_onnx(proto)
+    assert inventory(module) == {"Conv2d": 1, "Linear": 1}
+    kinds = {type(m).__name__ for m in module.modules()}
+    assert "OnnxMatMul" not in kinds and "OnnxBinaryMathOperation" not in kinds  # MatMul -> Linear, Adds folded
+    x = np.random.default_rng(1).uniform(-1, 1, size=(3, 16, 3))
+    x[:, ::4, 0] = 0.0
+    module = module.double()
+    np.testing.assert_allclose(module(torch.from_numpy(x)).detach().numpy(), ref.forward(reference, x), atol=1e-12)
+    for method in (*LRP_METHODS, "lrp_sequential_composite_a", "lrpsign_epsilon_0_25_std_x", "gradient_x_sign"):
+        expected = ref.explain(reference, x, method)
+        got = Explainer(module, method)(x)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * np.abs(expected).max(), err_msg=method)
+
+
+def test_unconvertible_weights_are_named():
+    scale = numpy_helper.from_array(np.array([1.0, 2.0, 3.0], np.float32), "scale")
+    w = numpy_helper.from_array(np.ones((3, 2), np.float32), "w")
+    nodes = [helper.make_node("Mul", ["x", "scale"], ["xs"]), helper.make_node("MatMul", ["xs", "w"], ["y"])]
+    graph = helper.make_graph(
+        nodes,
+        "scaled",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+        [scale, w],
+    )
+    with pytest.raises(ValueError, match="mul"):
+        from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+
+
+def test_from_path(tmp_path):
+    proto, _ = keras_timeseries_graph(np.random.default_rng(2))
+    path = tmp_path / "model.onnx"
+    onnx.save(proto, str(path))
+    module = from_onnx(path)
+    assert inventory(module) == {"Conv2d": 1, "Linear": 1}
+    assert not module.training
