@@ -60,3 +60,35 @@ def test_explicit_targets_equal_reference(model_name: str) -> None:
         expected = ref.explain(ref_model, x_ref, method, target=[1, 2])
         got = to_reference_layout(Explainer(model, method)(x, target=[1, 2]).numpy())
         np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE * np.abs(expected).max())
+
+
+@pytest.mark.parametrize(
+    ("model_name", "method", "layer"),
+    [
+        ("image_cnn", "grad_cam", "conv2d_1"),
+        ("image_cnn", "guided_grad_cam", "conv2d"),
+        ("pooling_cnn", "grad_cam", "conv2d"),  # a BatchNorm, not an activation, follows: A = the conv output
+        ("timeseries_cnn", "grad_cam_timeseries", "conv1d"),
+    ],
+)
+def test_named_cam_layer_equals_reference(model_name: str, method: str, layer: str) -> None:
+    ref_model, model, x_ref, x = case(model_name)
+    expected = ref.explain(ref_model, x_ref, method, layer=layer)
+    got = to_reference_layout(Explainer(model, method, layer=layer)(x).numpy())
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE * max(np.abs(expected).max(), 1e-300))
+
+
+def test_unknown_cam_layer_raises() -> None:
+    _, model, _, x = case("image_cnn")
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        Explainer(model, "grad_cam", layer="nope")(x)
+
+
+@pytest.mark.parametrize("model_name", MODELS)
+def test_integrated_gradients_array_baseline_equals_reference(model_name: str) -> None:
+    ref_model, model, x_ref, x = case(model_name)
+    baseline = np.random.default_rng(5).uniform(-0.2, 0.2, size=x_ref.shape[1:])  # one sample, channels-last
+    expected = ref.explain(ref_model, x_ref, "integrated_gradients_steps_100", baseline=baseline)
+    torch_baseline = np.moveaxis(baseline, -1, 0)  # the torch layout: channels first
+    got = to_reference_layout(Explainer(model, "integrated_gradients_steps_100", baseline=torch_baseline)(x).numpy())
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE * np.abs(expected).max())

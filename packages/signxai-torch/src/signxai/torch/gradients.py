@@ -96,7 +96,7 @@ def integrated_gradients(
 
     ``baseline`` is a number or an array broadcastable to ``x`` (in ``x``'s layout).
     """
-    base = torch.as_tensor(np.asarray(baseline, dtype=np.float64), device=x.device).to(x.dtype)
+    base = torch.as_tensor(np.array(baseline, dtype=np.float64), device=x.device).to(x.dtype)
     try:
         base = torch.broadcast_to(base, x.shape)
     except RuntimeError:
