@@ -1,0 +1,119 @@
+"""Every catalog method equals the float64 NumPy reference (spec section 6), method by method, signed maps.
+
+The Keras models are float64 twins of ``signxai.common.reference.zoo`` (:mod:`keras_mirror`), fed the zoo's
+sample inputs (exact zeros and values equal to +-0.5). A method the reference refuses on a model (an alias
+naming a layer the model lacks, image Grad-CAM on a time series, ...) must be refused with ValueError here too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras_mirror import to_keras
+
+from signxai.common import list_methods, required_keywords
+from signxai.common.reference import explain as reference_explain
+from signxai.common.reference import zoo
+from signxai.tf import explain
+
+TOLERANCE = 1e-6
+ZOO = {"image": zoo.image_cnn, "timeseries": zoo.timeseries_cnn, "pooling": zoo.pooling_cnn}
+#: Methods also checked on the other Keras spellings (fused activations, functional API).
+SPELLING_METHODS = [
+    "gradient",
+    "guided_backprop_x_sign",
+    "deconvnet",
+    "integrated_gradients",
+    "smoothgrad_x_input",
+    "grad_cam",
+    "guided_grad_cam",
+    "lrp_z",
+    "lrpsign_epsilon_0_25_std_x",
+    "lrpsign_z_mu_0_5" if "lrpsign_z_mu_0_5" in list_methods() else "lrpsign_epsilon_100_mu_0_5",
+    "w2lrp_alpha_2_beta_1",
+    "flatlrp_gamma_0_25",
+    "zblrp_epsilon_0_1_VGG16ILSVRC",
+    "lrpz_sequential_composite_b",
+    "deep_taylor",
+]
+
+
+def keywords(name: str) -> dict:
+    """Keyword values for the bare names that require them (mu = 0.5; bounds for a bare zblrp)."""
+    needed = required_keywords(name)
+    kw: dict = {}
+    if "mu" in needed:
+        kw["mu"] = 0.5
+    if "low" in needed:
+        kw.update(low=-1.0, high=1.0)
+    return kw
+
+
+@pytest.fixture(scope="module")
+def zoo_models() -> dict:
+    out = {}
+    for key, build in ZOO.items():
+        ref_model = build(seed=0)
+        out[key] = (ref_model, to_keras(ref_model), zoo.sample_inputs(ref_model, n=2, seed=0))
+    return out
+
+
+def check_against_reference(ref_model, keras_model: tf.keras.Model, x: np.ndarray, method: str) -> float:
+    """Compare one method; returns max|delta| / max|R_ref| (0 for maps identically 0 in both)."""
+    kw = keywords(method)
+    try:
+        expected = reference_explain(ref_model, x, method, **kw)
+    except ValueError:
+        with pytest.raises(ValueError):
+            explain(keras_model, x, method, **kw)
+        return 0.0
+    got = explain(keras_model, x, method, **kw)
+    assert got.shape == x.shape
+    assert got.dtype == np.float64
+    scale = float(np.abs(expected).max())
+    delta = float(np.abs(got - expected).max())
+    if scale == 0.0:
+        assert delta == 0.0, f"{method}: reference map is 0, got max |R| = {delta}"
+        return 0.0
+    assert delta <= TOLERANCE * scale, f"{method}: max|delta| = {delta:.3e} > {TOLERANCE} * {scale:.3e}"
+    return delta / scale
+
+
+@pytest.mark.parametrize("model_key", list(ZOO))
+@pytest.mark.parametrize("method", list_methods())
+def test_method_matches_reference(zoo_models: dict, model_key: str, method: str) -> None:
+    ref_model, keras_model, x = zoo_models[model_key]
+    check_against_reference(ref_model, keras_model, x, method)
+
+
+@pytest.mark.parametrize("spelling", ["fused", "functional", "fused_functional"])
+@pytest.mark.parametrize("method", SPELLING_METHODS)
+def test_other_keras_spellings(zoo_models: dict, spelling: str, method: str) -> None:
+    for key in ("image", "pooling"):
+        ref_model, _, x = zoo_models[key]
+        keras_model = to_keras(ref_model, fused="fused" in spelling, functional="functional" in spelling)
+        check_against_reference(ref_model, keras_model, x, method)
+
+
+def test_mirror_forward_matches_reference(zoo_models: dict) -> None:
+    from signxai.common.reference import forward
+
+    for ref_model, keras_model, x in zoo_models.values():
+        np.testing.assert_allclose(keras_model(x).numpy(), forward(ref_model, x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["grad_cam_VGG16MITPL365", "guided_grad_cam_VGG16MITPL365"])
+def test_alias_naming_an_activation_layer(method: str) -> None:
+    """``relu5_3`` names a ReLU layer (the Caffe-style VGG16): A is that layer's output."""
+    base = zoo.image_cnn(seed=0)
+    renamed = tuple(
+        dataclasses.replace(layer, name="relu5_3") if layer.name == "re_lu_2" else layer for layer in base.layers
+    )
+    ref_model = dataclasses.replace(base, layers=renamed)
+    x = zoo.sample_inputs(ref_model, n=2, seed=0)
+    keras_model = to_keras(ref_model)
+    assert check_against_reference(ref_model, keras_model, x, method) >= 0.0
+    assert np.abs(explain(keras_model, x, method)).max() > 0
