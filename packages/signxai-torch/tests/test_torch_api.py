@@ -229,3 +229,15 @@ def test_cuda_matches_cpu():
         assert r.device.type == "cuda"
         torch.testing.assert_close(r.cpu(), explain(model, x, method), rtol=1e-9, atol=1e-12)
         assert isinstance(explain(gpu_model, x.numpy(), method), np.ndarray)
+
+
+def test_explainer_sees_parameter_updates_between_calls():
+    _, model, _, x = zoo_case("pooling_cnn")
+    ex = Explainer(model, "lrp_epsilon_0_1")
+    before = ex(x)
+    with torch.no_grad():
+        model.batch_normalization.running_var.mul_(2.0)
+        model.dense.weight.mul_(-1.0)
+    after = ex(x)
+    torch.testing.assert_close(after, explain(model, x, "lrp_epsilon_0_1"), rtol=0, atol=0)
+    assert not torch.allclose(before, after)

@@ -85,11 +85,12 @@ def lrp_composite(spec: MethodSpec, model: torch.nn.Module, graph: ModelGraph) -
         module = modules[name]
         kind = "dense" if isinstance(module, torch.nn.Linear) else "conv"
         rule = spec.rule_for(kind, is_input=index == 0)
-        weight = bias = None
+        batch_norm = None
         if name in folded:
-            weight, bias = fold_batch_norm(module, modules[folded[name]])
+            batch_norm = modules[folded[name]]
+            fold_batch_norm(module, batch_norm)  # fails early for a BatchNorm without running statistics
             hooks[folded[name]] = Pass()
-        hooks[name] = SpecRule(rule, weight, bias)
+        hooks[name] = SpecRule(rule, batch_norm)
     for name, module in modules.items():
         if isinstance(module, PASS_MODULES):
             hooks[name] = Pass()

@@ -12,6 +12,7 @@ softmax, and, for the border-aware rules, which tensors are zero-padded.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -121,12 +122,19 @@ class _ZRule(torch.autograd.Function):
         return a.detach() * g, None
 
 
-_ACTIVE: list[SignalMode] = []
+_LOCAL = threading.local()  # torch function modes are per thread, and so is the stack of active SignalModes
+
+
+def _active() -> list[SignalMode]:
+    if not hasattr(_LOCAL, "stack"):
+        _LOCAL.stack = []
+    return _LOCAL.stack
 
 
 def current_mode() -> SignalMode | None:
-    """The innermost active :class:`SignalMode` (hooks running inside a forward pass use it), or None."""
-    return _ACTIVE[-1] if _ACTIVE else None
+    """The innermost active :class:`SignalMode` of this thread (hooks inside a forward pass use it), or None."""
+    stack = _active()
+    return stack[-1] if stack else None
 
 
 def _is_zero_pad(args: tuple, kwargs: dict) -> bool:
@@ -170,11 +178,11 @@ class SignalMode(TorchFunctionMode):
         self.zero_padded: dict[int, tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]] = {}
 
     def __enter__(self) -> SignalMode:
-        _ACTIVE.append(self)
+        _active().append(self)
         return super().__enter__()
 
     def __exit__(self, *exc: object) -> None:
-        _ACTIVE.remove(self)
+        _active().remove(self)
         super().__exit__(*exc)
 
     def padding_of(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]] | None:

@@ -23,6 +23,7 @@ from zennit.core import BasicHook
 from signxai.common.signs import SAFE_DIVISION_EPS
 from signxai.common.spec import RuleSpec
 
+from .canonizers import fold_batch_norm
 from .functional import current_mode
 
 #: Layers with weights that the rules understand.
@@ -73,19 +74,19 @@ class SpecRule(BasicHook):
     ----------
     rule : signxai.common.RuleSpec
         The rule and its parameters.
-    weight, bias : torch.Tensor or None
-        Effective parameters of the layer (a folded BatchNorm); None: the module's own.
+    batch_norm : torch.nn.Module or None
+        A BatchNorm applied directly to this layer's output: the rule then uses the folded parameters (computed at
+        each backward pass from the current parameters, see :mod:`signxai.torch.canonizers`).
     """
 
-    def __init__(self, rule: RuleSpec, weight: torch.Tensor | None = None, bias: torch.Tensor | None = None) -> None:
+    def __init__(self, rule: RuleSpec, batch_norm: torch.nn.Module | None = None) -> None:
         super().__init__()
         self.rule = rule
-        self.weight = weight
-        self.bias = bias
+        self.batch_norm = batch_norm
 
     def copy(self) -> SpecRule:
-        """A fresh hook with the same rule and parameters (Zennit registers one copy per module)."""
-        return type(self)(self.rule, self.weight, self.bias)
+        """A fresh hook with the same rule and BatchNorm (Zennit registers one copy per module)."""
+        return type(self)(self.rule, self.batch_norm)
 
     def pre_forward(self, module: torch.nn.Module, input: Any) -> Any:
         """Note whether the layer input is a zero-padded tensor (its padded positions are not inputs), then Zennit's."""
@@ -100,9 +101,11 @@ class SpecRule(BasicHook):
     def backward(self, module: torch.nn.Module, grad_input: Sequence[Any], grad_output: Sequence[Any]) -> tuple:
         """Relevance of the layer input from the relevance ``grad_output[0]`` at its output."""
         a = self.stored_tensors["input"][0].detach()
-        weight = (module.weight if self.weight is None else self.weight).detach()
-        bias = module.bias if self.bias is None else self.bias
-        bias = None if bias is None else bias.detach()
+        if self.batch_norm is not None:
+            weight, bias = fold_batch_norm(module, self.batch_norm)
+        else:
+            weight = module.weight.detach()
+            bias = None if module.bias is None else module.bias.detach()
         padding = self.stored_tensors.get("padding")
         with torch.enable_grad():
             relevance = layer_relevance(self.rule, module, a, grad_output[0], weight, bias, padding)
