@@ -35,18 +35,17 @@ def test_lrp_seed_is_the_logit() -> None:
     r = explain(model, x[:1], "lrp_z", target=negative)
     assert logits[0, negative] < 0
     assert r.sum() == pytest.approx(logits[0, negative], rel=1e-9)
-    # guided backprop / deconvnet are linear in the seed: seeded with z_t they are z_t * (map seeded with 1)
+    # guided backprop / deconvnet: seed z_t. In a bias-free ReLU network, doubling x keeps every ReLU mask and
+    # doubles z_t, so the map doubles; with seed 1 it would not change.
     for method in ["guided_backprop", "deconvnet"]:
         seeded = explain(model, x, method, target=1)
-        e = Explainer(model, method)
-        unit = e._graph_analyzer()
-        assert np.isfinite(seeded).all()
-        z = _logit(model, x, 1)
-        grad_like = seeded / z.reshape(-1, 1, 1, 1)
-        twice = explain(model, 2 * x, method, target=1)  # positively homogeneous network: z doubles
-        np.testing.assert_allclose(twice, 2 * z.reshape(-1, 1, 1, 1) * grad_like, rtol=1e-9, atol=1e-12)
-        del unit
-        e.close()
+        twice = explain(model, 2 * x, method, target=1)
+        assert np.abs(seeded).max() > 0
+        np.testing.assert_allclose(twice, 2 * seeded, rtol=1e-9, atol=1e-12)
+    # gradient-family maps are seeded with 1: doubling x leaves the gradient unchanged
+    np.testing.assert_allclose(
+        explain(model, 2 * x, "gradient", target=1), explain(model, x, "gradient", target=1), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_gradient_seed_is_one(cnn: tf.keras.Model, x: np.ndarray) -> None:

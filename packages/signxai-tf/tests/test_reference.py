@@ -17,6 +17,7 @@ from keras_mirror import to_keras
 from signxai.common import list_methods, required_keywords
 from signxai.common.reference import explain as reference_explain
 from signxai.common.reference import zoo
+from signxai.common.reference.layers import BatchNorm
 from signxai.tf import explain
 
 TOLERANCE = 1e-6
@@ -117,3 +118,25 @@ def test_alias_naming_an_activation_layer(method: str) -> None:
     keras_model = to_keras(ref_model)
     assert check_against_reference(ref_model, keras_model, x, method) >= 0.0
     assert np.abs(explain(keras_model, x, method)).max() > 0
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon_0_1", "lrpsign_alpha_2_beta_1", "w2lrp_z", "gradient", "deconvnet"])
+def test_batchnorm_after_a_conv_without_bias(method: str) -> None:
+    """BatchNormalization folded into a bias-free convolution (the fold creates the bias) equals the reference."""
+    base = zoo.pooling_cnn(seed=0)
+    first = base.layers[0]
+    assert isinstance(base.layers[1], BatchNorm)
+    ref_model = dataclasses.replace(
+        base, layers=(dataclasses.replace(first, bias=np.zeros_like(first.bias)), *base.layers[1:])
+    )
+    twin = to_keras(ref_model)
+    config = twin.get_config()
+    conv_config = next(c for c in config["layers"] if c["config"]["name"] == first.name)
+    conv_config["config"]["use_bias"] = False
+    keras_model = tf.keras.Sequential.from_config(config)
+    for layer in keras_model.layers:
+        weights = twin.get_layer(layer.name).get_weights()
+        layer.set_weights(weights[:1] if layer.name == first.name else weights)
+    assert len(keras_model.get_layer(first.name).weights) == 1
+    x = zoo.sample_inputs(ref_model, n=2, seed=0)
+    check_against_reference(ref_model, keras_model, x, method)
