@@ -241,3 +241,12 @@ def test_explainer_sees_parameter_updates_between_calls():
     after = ex(x)
     torch.testing.assert_close(after, explain(model, x, "lrp_epsilon_0_1"), rtol=0, atol=0)
     assert not torch.allclose(before, after)
+
+
+@pytest.mark.parametrize("method", ["lrpsign_epsilon_0_1", "gradient_x_input", "grad_cam", "vargrad"])
+def test_callers_in_inference_mode(image, method):
+    _, model, _, x = image
+    expected = explain(model, x, method)
+    with torch.inference_mode():
+        got = explain(model, x.clone(), method)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)

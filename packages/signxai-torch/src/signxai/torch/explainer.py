@@ -100,8 +100,9 @@ class Explainer:
         """
         tensor, info = to_tensor(x)
         dtype, device = compute_dtype_device(self.model, tensor)
-        xc = tensor.detach().to(device=device, dtype=dtype)
-        with eval_mode(self.model):
+        # explanations need autograd even for callers in inference mode; clone() makes an ordinary tensor
+        with torch.inference_mode(False), eval_mode(self.model):
+            xc = tensor.detach().to(device=device, dtype=dtype).clone()
             if self._graph is None:
                 self._graph = analyse(self.model, xc)
             with torch.no_grad(), rank_guard(self.model), SignalMode() as mode:
