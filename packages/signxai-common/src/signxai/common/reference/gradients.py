@@ -58,7 +58,9 @@ def backward_op(op: Op, a_in: np.ndarray, signal: np.ndarray, mode: Mode) -> np.
     return signal
 
 
-def backward(ops: list[Op], acts: list[np.ndarray], signal: np.ndarray, mode: Mode, start: int, stop: int = 0):
+def backward(
+    ops: list[Op], acts: list[np.ndarray], signal: np.ndarray, mode: Mode, start: int, stop: int = 0
+) -> np.ndarray:
     """Propagate ``signal`` (at ``acts[start]``) back to ``acts[stop]`` through ops ``stop .. start-1``."""
     for i in range(start - 1, stop - 1, -1):
         signal = backward_op(ops[i], acts[i], signal, mode)
@@ -67,11 +69,11 @@ def backward(ops: list[Op], acts: list[np.ndarray], signal: np.ndarray, mode: Mo
 
 def output_signal(logits: np.ndarray, targets: np.ndarray, seed: str) -> np.ndarray:
     """The signal on the outputs: 1 (``seed="one"``) or z_t (``"logit"``) at the target, 0 elsewhere."""
+    if seed not in ("one", "logit"):
+        raise ValueError(f"unknown output seed {seed!r}")
     rows = np.arange(logits.shape[0])
     out = np.zeros_like(logits)
     out[rows, targets] = 1.0 if seed == "one" else logits[rows, targets]
-    if seed not in ("one", "logit"):
-        raise ValueError(f"unknown output seed {seed!r}")
     return out
 
 
