@@ -114,7 +114,7 @@ class Explainer:
     __call__ = explain
 
     def close(self) -> None:
-        """Release the private graph's session (the Explainer cannot be used for graph methods afterwards)."""
+        """Release the private graph's session now (a later call builds a new one)."""
         if self._analyzer is not None:
             self._analyzer.close()
             self._analyzer = None
