@@ -59,16 +59,8 @@ class _Term:
     factor: torch.Tensor | None = None
 
 
-def _pos(t: torch.Tensor | None) -> torch.Tensor | None:
-    return None if t is None else t.clamp(min=0)
-
-
-def _neg(t: torch.Tensor | None) -> torch.Tensor | None:
-    return None if t is None else t.clamp(max=0)
-
-
 class SpecRule(BasicHook):
-    """Base of the spec's LRP rules on Zennit's hook machinery.
+    """A rule of spec section 3 on Zennit's hook machinery (one instance per layer with weights).
 
     Parameters
     ----------
