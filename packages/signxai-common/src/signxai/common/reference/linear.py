@@ -72,17 +72,16 @@ def conv_map(layer: Conv1D | Conv2D, in_shape: tuple[int, ...]) -> LinearMap:
     n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
     weight = np.zeros((n_in, n_out))
     mask = np.zeros((n_in, n_out), dtype=bool)
-    cin_idx, cout_idx = np.arange(c_in), np.arange(c_out)
-    for out_pos in itertools.product(*(range(n) for n in out_spatial)):
-        origin = _window_origin(out_pos, strides, tuple(p[0] for p in pads))
-        cols = np.ravel_multi_index((*([o] * c_out for o in out_pos), cout_idx), out_shape)
-        for tap in itertools.product(*(range(k) for k in ksize)):
-            in_pos = [o + t for o, t in zip(origin, tap)]
-            if any(i < 0 or i >= n for i, n in zip(in_pos, spatial)):
-                continue  # a zero-padded position: not an input
-            rows = np.ravel_multi_index((*([i] * c_in for i in in_pos), cin_idx), in_shape)
-            weight[np.ix_(rows, cols)] += kernel[tap]
-            mask[np.ix_(rows, cols)] = True
+    out_pos = np.array(list(itertools.product(*(range(n) for n in out_spatial))), dtype=np.int64)  # (P, d)
+    origin = out_pos * np.array(strides) - np.array([p[0] for p in pads])
+    for tap in itertools.product(*(range(k) for k in ksize)):
+        in_pos = origin + np.array(tap)
+        inside = np.all((in_pos >= 0) & (in_pos < np.array(spatial)), axis=1)  # padded positions are no inputs
+        # flat indices: rows (P', c_in) of the inputs, cols (P', c_out) of the outputs, channels last
+        rows = np.ravel_multi_index(in_pos[inside].T, spatial)[:, None] * c_in + np.arange(c_in)
+        cols = np.ravel_multi_index(out_pos[inside].T, out_spatial)[:, None] * c_out + np.arange(c_out)
+        weight[rows[:, :, None], cols[:, None, :]] += kernel[tap]
+        mask[rows[:, :, None], cols[:, None, :]] = True
     bias = np.tile(np.asarray(layer.bias, dtype=np.float64), int(np.prod(out_spatial)))
     return LinearMap(weight, bias, mask, tuple(in_shape), out_shape, "conv", layer.name)
 
