@@ -104,6 +104,19 @@ def load_model(model_dir: Path):
     return model
 
 
+def keep_batch_norm() -> None:
+    """Stop tf2onnx from folding BatchNormalization into the preceding convolution (this process only).
+
+    tf2onnx's back-to-back optimizer folds ``Conv -> BatchNormalization`` in float32 arithmetic; the float64 tier
+    casts the converted model to float64, and weights rounded by that fold would differ from the float64 Keras
+    model by ~1e-7. Kept as an ONNX BatchNormalization (a PyTorch ``BatchNorm``), it is folded by SignXAI's LRP in
+    the working dtype (docs/decisions.md). tf2onnx 1.17 registers the fold in a module-level table.
+    """
+    from tf2onnx.optimizer import back_to_back_optimizer
+
+    back_to_back_optimizer._func_map.pop(("Conv", "BatchNormalization"), None)
+
+
 def freeze(model):
     """Frozen inference GraphDef of a Keras model (weights as constants), with its input and output names.
 
@@ -144,6 +157,7 @@ def convert(model_dir: str, out_dir: str) -> dict[str, float]:
     from tf2onnx.tf_utils import compress_graph_def
     from tf2onnx.tfonnx import process_tf_graph
 
+    keep_batch_norm()
     graph_def, input_names, output_names = freeze(load_model(Path(model_dir)))
     gc.collect()
     graph_def = strip_identities(graph_def, keep={n.split(":")[0] for n in output_names + input_names})

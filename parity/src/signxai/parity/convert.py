@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when the conversion procedure changes (invalidates every cached file).
-CONVERTER_REVISION = "2"
+CONVERTER_REVISION = "3"
+#: The conversion script run in the subprocess (its text is part of the cache key).
+WORKER = Path(__file__).with_name("_onnx_worker.py")
 #: Environment variable naming the cache folder.
 CACHE_ENV = "SIGNXAI_PARITY_CACHE"
 
@@ -67,7 +69,8 @@ def _versions() -> dict[str, str]:
 
 
 def fingerprint(model) -> str:
-    """Content hash of a Keras model for the conversion cache: architecture, weights, converter versions.
+    """Content hash of a Keras model for the conversion cache: architecture, weights, converter versions and
+    the conversion script.
 
     Parameters
     ----------
@@ -86,6 +89,7 @@ def fingerprint(model) -> str:
         digest.update(f"{weight.name}:{value.dtype}:{value.shape}".encode())
         digest.update(value.tobytes())
     digest.update(json.dumps({**_versions(), "revision": CONVERTER_REVISION}, sort_keys=True).encode())
+    digest.update(WORKER.read_bytes())
     return digest.hexdigest()[:32]
 
 
@@ -126,7 +130,7 @@ def keras_to_onnx(model, cache: bool = True) -> Conversion:
         out = tmp_path / "onnx"
         env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python", "TF_CPP_MIN_LOG_LEVEL": "2"}
         proc = subprocess.run(
-            [sys.executable, str(Path(__file__).with_name("_onnx_worker.py")), str(tmp_path), str(out)],
+            [sys.executable, str(WORKER), str(tmp_path), str(out)],
             env=env,
             capture_output=True,
             text=True,

@@ -1,0 +1,160 @@
+"""The parity suite: which models, inputs, methods, tiers and targets ``python -m signxai.parity`` runs.
+
+Two profiles:
+
+- ``full``: every applicable catalog method on every model, both tiers, argmax and a fixed non-argmax target,
+  with the parameters written in the names (SmoothGrad 50 samples, integrated gradients 50/100 steps). On 2 CPU
+  cores this takes hours (VGG16 at 224 in float64 costs about 5 s per forward+backward pass in TensorFlow).
+- ``ci`` (default, about 20 minutes on 2 cores): every applicable method on the 12-lead ECG model, both tiers,
+  both targets; on VGG16 at 224 a representative subset (:data:`VGG16_CI_METHODS`: every method family and base,
+  every modifier, every LRP input rule and every body rule at least once) in both tiers and both targets, with
+  SmoothGrad / VarGrad / integrated gradients run with fewer samples / steps (:data:`VGG16_CI_PARAMS`, passed
+  as keywords to both backends: the same code path with fewer terms); on the three small conversion models
+  :data:`SMALL_CI_METHODS`. The report names every restriction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from signxai.common import list_methods
+
+from . import data, models
+
+#: VGG16 methods of the ``ci`` profile: each family, base, modifier, input rule and body rule at least once.
+VGG16_CI_METHODS = (
+    "gradient",
+    "input_t_gradient",
+    "gradient_x_sign_mu_neg_0_5",
+    "guided_backprop_x_sign",
+    "deconvnet_x_sign_mu",
+    "smoothgrad",
+    "vargrad_x_input",
+    "integrated_gradients",
+    "random_uniform",
+    "grad_cam",
+    "grad_cam_VGG16ILSVRC",
+    "guided_grad_cam_VGG16ILSVRC",
+    "lrp_z",
+    "lrp_epsilon_0_1",
+    "lrpsign_epsilon_0_25_std_x",
+    "lrpsign_epsilon_100_mu_0_5",
+    "lrp_alpha_1_beta_0",
+    "lrpz_alpha_2_beta_1",
+    "lrp_gamma_0_25",
+    "w2lrp_epsilon_0_1",
+    "flatlrp_z",
+    "lrp_flat",
+    "lrp_w_square",
+    "zblrp_epsilon_0_1_VGG16ILSVRC",
+    "lrp_sequential_composite_a",
+    "lrpsign_sequential_composite_b",
+    "deep_taylor",
+)
+#: Fewer samples / steps for VGG16's sampling methods in the ``ci`` profile.
+VGG16_CI_PARAMS = {
+    "smoothgrad": {"samples": 4},
+    "vargrad_x_input": {"samples": 4},
+    "integrated_gradients": {"steps": 4},
+}
+#: Methods of the ``ci`` profile on the small conversion models (BatchNorm, pooling, Permute/Reshape).
+SMALL_CI_METHODS = (
+    "gradient_x_input",
+    "guided_backprop",
+    "smoothgrad",
+    "integrated_gradients",
+    "grad_cam",
+    "grad_cam_timeseries",
+    "lrp_z",
+    "lrp_epsilon_0_1",
+    "lrpsign_epsilon_0_25_std_x",
+    "lrp_alpha_2_beta_1",
+    "lrp_gamma_0_25",
+    "w2lrp_z",
+    "flatlrp_epsilon_1",
+    "zblrp_z_VGG16ILSVRC",
+    "lrp_sequential_composite_b",
+    "deep_taylor",
+)
+PROFILES = ("ci", "full")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One model of the suite.
+
+    Attributes
+    ----------
+    name : str
+        Model name in the report.
+    build : callable
+        ``build(dtype="float32", seed=0) -> keras.Model``.
+    inputs : callable
+        ``inputs(model) -> numpy.ndarray`` (Keras layout, batch axis first).
+    methods : tuple of str or None
+        Catalog names to run (None: the whole catalog).
+    params : dict
+        Extra keywords per method name.
+    note : str
+        Restriction stated in the report.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    inputs: Callable[[Any], np.ndarray]
+    methods: tuple[str, ...] | None = None
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    note: str = ""
+
+
+def _small(model) -> np.ndarray:
+    return data.small_inputs(tuple(model.input_shape[1:]), n=2, seed=1)
+
+
+def cases(profile: str = "ci") -> list[Case]:
+    """The suite's models for a profile (``ci`` or ``full``)."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    ci = profile == "ci"
+    vgg_note = (
+        f"ci profile: VGG16 runs {len(VGG16_CI_METHODS)} representative methods of {len(list_methods())} "
+        f"(every family, base, modifier, LRP input rule and body rule), sampling methods with "
+        + ", ".join(f"{k} {v}" for k, v in VGG16_CI_PARAMS.items())
+        + "; `python -m signxai.parity --profile full` runs all"
+        if ci
+        else ""
+    )
+    small_note = (
+        f"ci profile: the small conversion models run {len(SMALL_CI_METHODS)} methods covering every rule kind"
+        if ci
+        else ""
+    )
+    return [
+        Case(
+            "vgg16",
+            models.vgg16,
+            lambda m: data.vgg16_image(),
+            VGG16_CI_METHODS if ci else None,
+            dict(VGG16_CI_PARAMS) if ci else {},
+            vgg_note,
+        ),
+        Case("ecg_cnn", models.ecg_cnn, lambda m: data.ecg_12lead()),
+        Case("batchnorm_cnn", models.batchnorm_cnn, _small, SMALL_CI_METHODS if ci else None, note=small_note),
+        Case("pooling_cnn", models.pooling_cnn, _small, SMALL_CI_METHODS if ci else None, note=small_note),
+        Case("reshape_cnn", models.reshape_cnn, _small, SMALL_CI_METHODS if ci else None, note=small_note),
+    ]
+
+
+def non_argmax_class(logits: np.ndarray) -> int:
+    """A fixed non-argmax target: the class with the second-highest logit of the first sample that is no
+    sample's argmax."""
+    logits = np.asarray(logits)
+    winners = set(np.argmax(logits, axis=1).tolist())
+    for cls in np.argsort(-logits[0], kind="stable"):
+        if int(cls) not in winners:
+            return int(cls)
+    raise ValueError("every class is some sample's argmax; no fixed non-argmax target exists")
