@@ -38,7 +38,10 @@ def test_inventory(converted, name):
 
 @pytest.mark.parametrize("name", ["batchnorm_cnn", "pooling_cnn", "reshape_cnn", "ecg_cnn"])
 def test_forward_parity(converted, name):
-    """Logits agree: float32 to 1e-5 of their scale, float64 (Keras rebuilt, torch .double()) to 1e-12."""
+    """Logits agree: float32 to 1e-5 of their scale, float64 (Keras rebuilt, torch .double()) to 1e-9.
+
+    Without BatchNorm the float64 logits agree to ~1e-15; with it ~1e-11 remains because ONNX stores the
+    BatchNormalization epsilon as a float32 attribute (1e-3 becomes 1.0000000475e-3)."""
     model, torch_model, _, x = converted[name]
     xf = torch.from_numpy(np.ascontiguousarray(to_channels_first(x)))
     with torch.no_grad():
@@ -49,7 +52,8 @@ def test_forward_parity(converted, name):
     assert z_tf.shape == z_torch.shape == (x.shape[0], model.output_shape[-1])
     scale = np.abs(z_tf).max()
     assert np.abs(z_tf - z_torch).max() <= 1e-5 * scale
-    assert np.abs(z64_tf - z64_torch).max() <= 1e-12 * scale
+    tol = 1e-9 if name == "batchnorm_cnn" else 1e-13
+    assert np.abs(z64_tf - z64_torch).max() <= tol * scale
     assert z64_tf.dtype == np.float64
 
 

@@ -10,6 +10,7 @@ every target.
 from __future__ import annotations
 
 import copy
+import gc
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -68,8 +69,10 @@ def _tier_models(keras_model, torch_model, tier: str):
     import torch
 
     keras_t = keras_model if keras_model.dtype == tier else as_dtype(keras_model, tier)
-    torch_t = copy.deepcopy(torch_model).to({"float64": torch.float64, "float32": torch.float32}[tier]).eval()
-    return keras_t, torch_t
+    wanted = {"float64": torch.float64, "float32": torch.float32}[tier]
+    if all(p.dtype == wanted for p in torch_model.parameters()):
+        return keras_t, torch_model
+    return keras_t, copy.deepcopy(torch_model).to(wanted).eval()
 
 
 def forward_check(keras_model, torch_model, x: np.ndarray, tier: str, model_name: str) -> ForwardCheck:
@@ -268,6 +271,7 @@ def check(
                 statuses.append(result.status)
         finally:
             run.close()
+            gc.collect()
         bar.step(p.method, "ok" if all(s == PASS for s in statuses) else "/".join(statuses))
     bar.done(sum(r.status in (FAIL, ERROR) for r in report.results))
     return report
