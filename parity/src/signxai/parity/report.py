@@ -94,7 +94,8 @@ class Report:
         """Append another report's rows (results, forward checks, conversions, notes)."""
         self.results += other.results
         self.forward += other.forward
-        self.conversions += other.conversions
+        keys = {c.get("key") for c in self.conversions}
+        self.conversions += [c for c in other.conversions if c.get("key") is None or c.get("key") not in keys]
         self.notes += [n for n in other.notes if n not in self.notes]
 
     @property
@@ -137,7 +138,7 @@ class Report:
                 f"{r.model} {r.tier} target={r.target} {r.method}: {r.status} {r.note}" for r in self.failures
             ],
             "worst_float64_rel_max_abs_diff": _worst(worst64, worst64.rel_max_abs_diff if worst64 else None),
-            "worst_float32_pearson_r": _worst(worst32, worst32.pearson_r if worst32 else None),
+            "worst_float32_pearson_r": _worst(worst32, worst32.pearson_r if worst32 else None, ".6f"),
             "worst_float32_rel_max_abs_diff": _worst(
                 worst32_rel, worst32_rel.rel_max_abs_diff if worst32_rel else None
             ),
@@ -214,10 +215,10 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def _worst(result: Result | None, value: float | None) -> str | None:
+def _worst(result: Result | None, value: float | None, spec: str = ".3g") -> str | None:
     if result is None or value is None:
         return None
-    return f"{value:.3g} ({result.model} {result.method} target={result.target})"
+    return f"{value:{spec}} ({result.model} {result.method} target={result.target})"
 
 
 def _fmt(value: Any, spec: str) -> str:
