@@ -1,6 +1,6 @@
-"""from_onnx: torch-exported models and a hand-built Keras-style graph (tf2onnx's MatMul+Add Dense, Conv1D as
-Unsqueeze -> Transpose -> 1xk Conv -> Transpose -> Squeeze -> Add) come out with the expected layers, the same
-forward, and the same LRP maps as the native / reference model."""
+"""from_onnx: torch-exported models and hand-built Keras-style graphs (tf2onnx's MatMul+Add Dense, Conv1D as
+Unsqueeze -> [Transpose ->] 1xk Conv -> [Transpose ->] Squeeze -> Add) come out with the expected layers (Conv1D as
+nn.Conv1d), the same forward, and the same maps as the native / reference model."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def keras_timeseries_graph(rng: np.random.Generator):
 def test_keras_style_graph_is_canonicalised_and_equals_the_reference():
     proto, reference = keras_timeseries_graph(np.random.default_rng(0))
     module = from_onnx(proto)
-    assert inventory(module) == {"Conv2d": 1, "Linear": 1}
+    assert inventory(module) == {"Conv1d": 1, "Linear": 1}
     kinds = {type(m).__name__ for m in module.modules()}
     assert "OnnxMatMul" not in kinds and "OnnxBinaryMathOperation" not in kinds  # MatMul -> Linear, Adds folded
     x = np.random.default_rng(1).uniform(-1, 1, size=(3, 16, 3))
@@ -123,6 +123,73 @@ def test_keras_style_graph_is_canonicalised_and_equals_the_reference():
     np.testing.assert_allclose(module(torch.from_numpy(x)).detach().numpy(), ref.forward(reference, x), atol=1e-12)
     for method in (*LRP_METHODS, "lrp_sequential_composite_a", "lrpsign_epsilon_0_25_std_x", "gradient_x_sign"):
         expected = ref.explain(reference, x, method)
+        got = Explainer(module, method)(x)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * np.abs(expected).max(), err_msg=method)
+
+
+def channels_first_conv1d_graph(rng: np.random.Generator):
+    """tf2onnx's Keras Conv1D on a channels-first (N, 3, 16) input: Unsqueeze(2) -> Conv (1 x 4, asymmetric 'same'
+    padding, so onnx2torch adds a padding module) -> Squeeze(2) -> Add(bias) -> Relu, then Dense as MatMul+Add; and the
+    same model as a channels-last reference description."""
+    k = rng.normal(0, 0.5, size=(4, 3, 6)).astype(np.float32)  # Keras Conv1D kernel (k, in, out)
+    cb = rng.normal(0, 0.1, size=6).astype(np.float32)
+    w = rng.normal(0, 0.3, size=(16 * 6, 4)).astype(np.float32)  # Keras Flatten order: time-major
+    b = rng.normal(0, 0.1, size=4).astype(np.float32)
+    w_channel_major = w.reshape(16, 6, 4).transpose(1, 0, 2).reshape(96, 4)
+    inits = [
+        numpy_helper.from_array(np.transpose(k, (2, 1, 0))[:, :, None, :], "kernel"),  # (out, in, 1, k)
+        numpy_helper.from_array(cb.reshape(6, 1), "conv_bias"),
+        numpy_helper.from_array(w_channel_major, "dense_w"),
+        numpy_helper.from_array(b, "dense_b"),
+        numpy_helper.from_array(np.array([2], np.int64), "axis2"),
+        numpy_helper.from_array(np.array([-1, 96], np.int64), "flat_shape"),
+    ]
+    nodes = [
+        helper.make_node("Unsqueeze", ["x", "axis2"], ["x4"]),
+        helper.make_node("Conv", ["x4", "kernel"], ["c"], kernel_shape=[1, 4], pads=[0, 1, 0, 2]),  # Keras 'same'
+        helper.make_node("Squeeze", ["c", "axis2"], ["c3"]),
+        helper.make_node("Add", ["c3", "conv_bias"], ["cb"]),
+        helper.make_node("Relu", ["cb"], ["r"]),
+        helper.make_node("Reshape", ["r", "flat_shape"], ["f"]),
+        helper.make_node("MatMul", ["f", "dense_w"], ["mm"]),
+        helper.make_node("Add", ["mm", "dense_b"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "keras_conv1d_channels_first",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        inits,
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(proto)
+    f64 = lambda a: a.astype(np.float64)  # noqa: E731
+    reference = L.Model(
+        layers=(
+            L.Conv1D(f64(k), f64(cb), stride=1, padding="same", name="conv1d"),
+            L.ReLU(),
+            L.Flatten(),
+            L.Dense(f64(w), f64(b), name="dense"),
+        ),
+        input_shape=(16, 3),
+    )
+    return proto, reference
+
+
+def test_height_one_convolution_becomes_conv1d_and_grad_cam_sees_time_series():
+    proto, reference = channels_first_conv1d_graph(np.random.default_rng(3))
+    module = from_onnx(proto)
+    assert inventory(module) == {"Conv1d": 1, "Linear": 1}
+    kinds = {type(m).__name__ for m in module.modules()}
+    assert not kinds & {"OnnxSqueezeStaticAxes", "OnnxSqueezeDynamicAxes", "OnnxUnsqueezeStaticAxes"}  # pair cancelled
+    assert "ConstantPad1d" in kinds and "OnnxPadStatic" not in kinds  # the asymmetric padding became 1-D too
+    x_last = np.random.default_rng(4).uniform(-1, 1, size=(3, 16, 3))
+    x_last[:, ::5, 1] = 0.0
+    x = np.ascontiguousarray(x_last.transpose(0, 2, 1))  # the ONNX graph takes (N, C, T)
+    module = module.double()
+    np.testing.assert_allclose(module(torch.from_numpy(x)).detach().numpy(), ref.forward(reference, x_last), atol=1e-12)
+    for method in (*LRP_METHODS, "grad_cam_timeseries", "guided_grad_cam_timeseries", "gradient_x_input"):
+        expected = ref.explain(reference, x_last, method).transpose(0, 2, 1)
         got = Explainer(module, method)(x)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * np.abs(expected).max(), err_msg=method)
 
@@ -147,5 +214,5 @@ def test_from_path(tmp_path):
     path = tmp_path / "model.onnx"
     onnx.save(proto, str(path))
     module = from_onnx(path)
-    assert inventory(module) == {"Conv2d": 1, "Linear": 1}
+    assert inventory(module) == {"Conv1d": 1, "Linear": 1}
     assert not module.training

@@ -8,8 +8,11 @@ module rewrites the graph so that
 
 - ``MatMul(x, W)`` with a constant 2-D ``W`` (and a following ``Add`` of a constant bias) becomes ``nn.Linear``;
 - a constant ``Add`` that adds one value per output channel to a convolution's output, possibly after shape-only
-  operations (Squeeze, Unsqueeze, Transpose, Reshape, Flatten), is folded into the convolution's bias (the
-  convolution stays a 2-D ``1 x k`` convolution for a Keras Conv1D; the LRP rules are the same);
+  operations (Squeeze, Unsqueeze, Transpose, Reshape, Flatten), is folded into the convolution's bias;
+- a 2-D convolution over a height-1 axis that a Keras ``Conv1D`` became (``1 x k`` kernel, no padding on that axis)
+  becomes ``nn.Conv1d`` (same module name), with the axis squeezed before it and restored after it; an
+  ``Unsqueeze``/``Squeeze`` pair of one axis that then meet cancel, so ``Conv1D -> ReLU`` reads as ``nn.Conv1d ->
+  ReLU`` again (the LRP rules are the same either way; Grad-CAM for time series needs the 1-D activations);
 
 and then refuses, naming the node, any remaining operation with a weight-like constant (a MatMul/Gemm/Add/Sub/Mul/Div
 with a non-scalar floating constant) or a module with parameters that no rule covers. Average and global-average
@@ -82,6 +85,8 @@ def from_onnx(model_or_path: Any) -> torch.nn.Module:
         ShapeProp(module).propagate(*examples)
     _matmul_to_linear(module)
     _fold_convolution_bias(module)
+    _height_one_to_conv1d(module)
+    _cancel_unsqueeze_squeeze(module)
     _check_rules(module)
     module.graph.eliminate_dead_code()
     module.delete_all_unused_submodules()
@@ -216,6 +221,121 @@ def _fold_convolution_bias(module: fx.GraphModule) -> None:
         conv.bias = torch.nn.Parameter(total)
         node.replace_all_uses_with(source)
         module.graph.erase_node(node)
+    module.graph.lint()
+
+
+def _height_one_axis(module: fx.GraphModule, node: fx.Node, conv: torch.nn.Module) -> int | None:
+    """The axis (2 or 3) of a 2-D convolution's input and output that has size 1 and no kernel extent, else None."""
+    source = node.args[0] if node.args else None
+    if not isinstance(conv, torch.nn.Conv2d) or len(node.args) != 1 or not isinstance(source, fx.Node):
+        return None
+    if conv.padding_mode != "zeros" or not isinstance(conv.padding, tuple):
+        return None
+    in_meta, out_meta = source.meta.get("tensor_meta"), node.meta.get("tensor_meta")
+    if in_meta is None or out_meta is None:
+        return None
+    for axis in (2, 3):
+        if in_meta.shape[axis] == 1 and out_meta.shape[axis] == 1 and conv.kernel_size[axis - 2] == 1:
+            if conv.padding[axis - 2] == 0:
+                return axis
+    return None
+
+
+def _conv1d_like(module: torch.nn.Module, conv: torch.nn.Conv2d, axis: int) -> torch.nn.Module:
+    """``module`` (a Conv2d or onnx2torch's (padding, Conv2d) Sequential) as the same operation on 1-D signals."""
+    keep = 5 - axis - 2  # index of the time axis among the two spatial axes
+    conv1d = torch.nn.Conv1d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size[keep],
+        stride=conv.stride[keep],
+        padding=conv.padding[keep],
+        dilation=conv.dilation[keep],
+        groups=conv.groups,
+        bias=conv.bias is not None,
+        dtype=conv.weight.dtype,
+        device=conv.weight.device,
+    )
+    with torch.no_grad():
+        conv1d.weight.copy_(conv.weight.squeeze(axis))
+        if conv.bias is not None:
+            conv1d.bias.copy_(conv.bias)
+    if module is conv:
+        return conv1d
+    pad = module[0]
+    pads = list(getattr(pad, "pads", ()))
+    # torch order: (last begin, last end, second-to-last begin, second-to-last end, ...); only the time axis padded
+    time_pads, other = (pads[0:2], pads[2:]) if axis == 2 else (pads[2:4], pads[0:2] + pads[4:])
+    if type(pad).__name__ != "OnnxPadStatic" or pad.mode != "constant" or len(time_pads) != 2 or any(other):
+        return module
+    return torch.nn.Sequential(torch.nn.ConstantPad1d(tuple(time_pads), float(pad.constant_value)), conv1d)
+
+
+def _height_one_to_conv1d(module: fx.GraphModule) -> None:
+    for node in list(module.graph.nodes):
+        called = _called(module, node)
+        conv = _conv_of(called)
+        axis = _height_one_axis(module, node, conv) if conv is not None else None
+        if axis is None:
+            continue
+        replacement = _conv1d_like(called, conv, axis)
+        if replacement is called:
+            continue
+        module.add_submodule(node.target, replacement)  # same name: users find the Keras layer name again
+        source = node.args[0]
+        graph = module.graph
+        with graph.inserting_before(node):
+            squeezed = graph.call_function(torch.squeeze, (source, axis))
+            squeezed.meta["signxai_axis"] = axis
+        with graph.inserting_after(node):
+            restored = graph.call_function(torch.unsqueeze, (node, axis))
+            restored.meta["signxai_axis"] = axis
+        node.replace_all_uses_with(restored, delete_user_cb=lambda user, keep=restored: user is not keep)
+        node.args = (squeezed,)
+    module.graph.lint()
+
+
+def _single_axis(module: fx.GraphModule, node: fx.Node, kind: str) -> int | None:
+    """The one axis an Unsqueeze (``kind='Unsqueeze'``) inserts / a Squeeze removes, non-negative, else None."""
+    if node.op == "call_function":
+        expected = torch.unsqueeze if kind == "Unsqueeze" else torch.squeeze
+        return node.meta.get("signxai_axis") if node.target is expected else None
+    called = _called(module, node)
+    name = type(called).__name__ if called is not None else ""
+    if name == f"Onnx{kind}StaticAxes":
+        axes = list(getattr(called, "_axes", getattr(called, "axes", None)) or [])
+    elif name == f"Onnx{kind}DynamicAxes" and len(node.args) == 2:
+        constant = _constant(module, node.args[1])
+        axes = [] if constant is None else [int(a) for a in constant.reshape(-1).tolist()]
+    else:
+        return None
+    meta = node.meta.get("tensor_meta")
+    if len(axes) != 1 or meta is None:
+        return None
+    rank = len(meta.shape) if kind == "Unsqueeze" else len(meta.shape) + 1
+    return axes[0] % rank
+
+
+def _cancel_unsqueeze_squeeze(module: fx.GraphModule) -> None:
+    """Remove every ``Unsqueeze(a) -> Squeeze(a)`` and ``Squeeze(a) -> Unsqueeze(a)`` (of a size-1 axis) pair."""
+    changed = True
+    while changed:
+        changed = False
+        for node in list(module.graph.nodes):
+            for first, second in (("Unsqueeze", "Squeeze"), ("Squeeze", "Unsqueeze")):
+                axis = _single_axis(module, node, second)
+                if axis is None or not isinstance(node.args[0], fx.Node):
+                    continue
+                before = node.args[0]
+                if len(before.users) != 1 or _single_axis(module, before, first) != axis:
+                    continue
+                node.replace_all_uses_with(before.args[0])
+                module.graph.erase_node(node)
+                module.graph.erase_node(before)
+                changed = True
+                break
+            if changed:
+                break
     module.graph.lint()
 
 
