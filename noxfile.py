@@ -15,6 +15,7 @@ CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 COMMON = str(ROOT / "packages" / "signxai-common")
 TORCH = str(ROOT / "packages" / "signxai-torch")
 TF = str(ROOT / "packages" / "signxai-tf")
+PARITY = str(ROOT / "parity")
 PYTHON = "3.11"
 
 nox.options.default_venv_backend = "venv"
@@ -53,6 +54,27 @@ def tests_tf(session: nox.Session) -> None:
     """signxai-tf: every catalog method on TensorFlow/Keras (iNNvestigate) against the float64 reference."""
     install(session, COMMON, f"{TF}[test]")
     session.run("pytest", "packages/signxai-tf/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def parity(session: nox.Session) -> None:
+    """Keras -> ONNX -> PyTorch: every applicable method in both backends, float64 and float32 tiers.
+
+    Writes ``out/parity/report.{md,json}``; ``nox -s parity -- --profile full`` runs the whole catalog on VGG16 too.
+    """
+    install(session, COMMON, f"{TORCH}[onnx]", TF, f"{PARITY}[test]")
+    session.run("pytest", "parity/tests")
+    session.run("python", "-m", "signxai.parity", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job: train a digits CNN and a 12-lead ECG CNN in Keras, explain them in both backends, write a gallery.
+
+    Ends by printing the path of ``out/demo/index.html``.
+    """
+    install(session, f"{COMMON}[plot]", f"{TORCH}[onnx]", TF, f"{PARITY}[demo]")
+    session.run("python", "-m", "signxai.parity.demo", *session.posargs)
 
 
 @nox.session(python=PYTHON)
