@@ -20,7 +20,9 @@ PYTHON = "3.11"
 
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "tests-common"]
+#: The default run is the full test suite (what CI runs); `docs` comes after `parity` so its parity page shows the
+#: report just written. `demo` is the main job, run on its own (`nox -s demo`); its quick form is a parity test.
+nox.options.sessions = ["lint", "tests-common", "tests-torch", "tests-tf", "parity", "docs"]
 
 
 def install(session: nox.Session, *requirements: str) -> None:
@@ -75,6 +77,13 @@ def demo(session: nox.Session) -> None:
     """
     install(session, f"{COMMON}[plot]", f"{TORCH}[onnx]", TF, f"{PARITY}[demo]")
     session.run("python", "-m", "signxai.parity.demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Method timings of both backends side by side with ratios (VGG16; ``-- --model ecg`` for the ECG CNN)."""
+    install(session, COMMON, f"{TORCH}[onnx]", TF, PARITY)
+    session.run("python", "-m", "signxai.parity.bench", *session.posargs)
 
 
 @nox.session(python=PYTHON)

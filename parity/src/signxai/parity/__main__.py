@@ -10,6 +10,7 @@ never more than one VGG16-sized TensorFlow model at a time).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .report import write_report
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (0 only when every check passed)."""
     args = _parser().parse_args(argv)
+    # The workers (spawned, so they inherit this) build iNNvestigate analyzers in private graphs; TensorFlow's C++
+    # layer logs a warning per graph op touched after a session ran, thousands per run. Errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     report = run(args.profile, args.models, tuple(args.tiers), progress=not args.quiet, jobs=args.jobs)
     json_path, md_path = write_report(report, args.out)
     print("\n".join(report.summary_lines()))
