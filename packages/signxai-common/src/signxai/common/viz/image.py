@@ -110,7 +110,7 @@ def heatmap(
     alpha : float
         Opacity of the heatmap over ``image`` (ignored without an image).
     clip_percentile : float, optional
-        Percentile clipping of |R| before scaling; off by default.
+        Percentile clipping of ``|R|`` before scaling; off by default.
     colorbar : bool
         Add a colour bar for the range [-1, 1].
     title : str, optional
@@ -223,7 +223,7 @@ def image_grid(
     alpha : float
         Opacity of overlaid heatmaps.
     clip_percentile : float, optional
-        Percentile clipping of |R| before scaling; off by default.
+        Percentile clipping of ``|R|`` before scaling; off by default.
     title : str, optional
         Figure title.
     cell_size : float

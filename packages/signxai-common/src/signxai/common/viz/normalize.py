@@ -111,7 +111,7 @@ def normalize(relevance: np.ndarray, *, clip_percentile: Optional[float] = None)
         Relevance map of any shape.
     clip_percentile : float, optional
         Off by default: the map is divided by max|R|, so the largest magnitude becomes exactly 1. If given (in
-        (0, 100]), the bound is the ``clip_percentile``-th percentile of |R| over all elements: the map is clipped
+        (0, 100]), the bound is the ``clip_percentile``-th percentile of ``|R|`` over all elements: the map is clipped
         to [-bound, bound] and divided by the bound, so a few extreme values do not wash out the rest. If more
         than ``100 - clip_percentile`` percent of the elements are zero the bound is 0 and the result is all zero.
 

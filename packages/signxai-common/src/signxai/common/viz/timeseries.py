@@ -64,7 +64,7 @@ def relevance_plot(
     cmap : str or matplotlib.colors.Colormap
         Diverging colormap centred at 0, ``'seismic'`` by default (positive red, negative blue).
     clip_percentile : float, optional
-        Percentile clipping of |R| before scaling; off by default.
+        Percentile clipping of ``|R|`` before scaling; off by default.
     linewidth : float
         Width of the coloured lines.
     title : str, optional
