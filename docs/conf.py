@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent / "_ext"))
+DOCS = Path(__file__).parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(DOCS / "_ext"))
+# The docs environment installs only signxai-common; the backends and the parity suite are documented from their
+# sources. `signxai` is a PEP 420 namespace package (no signxai/__init__.py anywhere), so these entries add
+# signxai.torch, signxai.tf and signxai.parity to it.
+for src in ("packages/signxai-torch/src", "packages/signxai-tf/src", "parity/src"):
+    sys.path.append(str(ROOT / src))
 
 project = "SignXAI"
 author = "SignXAI developers"
@@ -24,10 +31,21 @@ myst_heading_anchors = 3
 exclude_patterns = ["_build", "README.md"]
 html_theme = "furo"
 html_title = "SignXAI"
+html_static_path = ["_static"]
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-# The framework backends are documented from their docstrings without installing the frameworks.
-autodoc_mock_imports = ["torch", "zennit", "onnx", "onnx2torch", "tensorflow", "keras", "innvestigate", "tf2onnx"]
+# The framework backends are documented from their docstrings without installing the frameworks (or matplotlib).
+autodoc_mock_imports = [
+    "torch",
+    "zennit",
+    "onnx",
+    "onnx2torch",
+    "tensorflow",
+    "keras",
+    "innvestigate",
+    "tf2onnx",
+    "matplotlib",
+]
 nitpicky = False
