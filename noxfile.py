@@ -47,14 +47,14 @@ def tests_common(session: nox.Session) -> None:
 @nox.session(name="tests-torch", python=PYTHON)
 def tests_torch(session: nox.Session) -> None:
     """signxai-torch: every catalog method on PyTorch (Zennit) against the float64 reference; from_onnx."""
-    install(session, COMMON, f"{TORCH}[onnx,test]")
+    install(session, f"{COMMON}[plot]", f"{TORCH}[onnx,test]")
     session.run("pytest", "packages/signxai-torch/tests", *session.posargs)
 
 
 @nox.session(name="tests-tf", python=PYTHON)
 def tests_tf(session: nox.Session) -> None:
     """signxai-tf: every catalog method on TensorFlow/Keras (iNNvestigate) against the float64 reference."""
-    install(session, COMMON, f"{TF}[test]")
+    install(session, f"{COMMON}[plot]", f"{TF}[test]")
     session.run("pytest", "packages/signxai-tf/tests", *session.posargs)
 
 

@@ -140,3 +140,28 @@ def test_batchnorm_after_a_conv_without_bias(method: str) -> None:
     assert len(keras_model.get_layer(first.name).weights) == 1
     x = zoo.sample_inputs(ref_model, n=2, seed=0)
     check_against_reference(ref_model, keras_model, x, method)
+
+
+#: One method per non-LRP base (they differentiate through any BatchNormalization) and LRP methods (refused).
+UNFOLDED_BN_METHODS = [
+    "gradient",
+    "gradient_x_sign_mu_neg_0_5",
+    "guided_backprop",
+    "deconvnet_x_input",
+    "integrated_gradients",
+    "smoothgrad",
+    "vargrad",
+    "grad_cam",
+    "guided_grad_cam",
+    "lrp_epsilon_0_1",
+    "lrpsign_z",
+]
+
+
+@pytest.mark.parametrize("where", ["after_elu", "after_relu"])
+@pytest.mark.parametrize("method", UNFOLDED_BN_METHODS)
+def test_batchnorm_not_after_a_layer_with_weights(where: str, method: str) -> None:
+    """A BatchNormalization after an activation: every non-LRP method equals the reference, LRP is refused."""
+    ref_model = zoo.unfoldable_bn_cnn(seed=0, where=where)
+    x = zoo.sample_inputs(ref_model, n=2, seed=0)
+    check_against_reference(ref_model, to_keras(ref_model), x, method)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from torch_mirror import to_reference_layout, zoo_case
+import torch
+from torch_mirror import mirror, to_reference_layout, to_torch_layout, zoo_case
 
 from signxai.common import list_methods, required_keywords
 from signxai.common import reference as ref
+from signxai.common.reference import zoo
 from signxai.torch import Explainer
 
 EXTRA = {"mu": 0.5, "low": -1.0, "high": 1.0}
@@ -92,3 +94,39 @@ def test_integrated_gradients_array_baseline_equals_reference(model_name: str) -
     torch_baseline = np.moveaxis(baseline, -1, 0)  # the torch layout: channels first
     got = to_reference_layout(Explainer(model, "integrated_gradients_steps_100", baseline=torch_baseline)(x).numpy())
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE * np.abs(expected).max())
+
+
+#: One method per non-LRP base (they differentiate through any BatchNorm) and LRP methods (refused).
+UNFOLDED_BN_METHODS = [
+    "gradient",
+    "gradient_x_sign_mu_neg_0_5",
+    "guided_backprop",
+    "deconvnet_x_input",
+    "integrated_gradients",
+    "smoothgrad",
+    "vargrad",
+    "grad_cam",
+    "guided_grad_cam",
+    "lrp_epsilon_0_1",
+    "lrpsign_z",
+]
+
+
+@pytest.mark.parametrize("where", ["after_elu", "after_relu"])
+@pytest.mark.parametrize("method", UNFOLDED_BN_METHODS)
+def test_batchnorm_not_after_a_layer_with_weights(where: str, method: str) -> None:
+    """A BatchNorm after an activation: every non-LRP method equals the reference, LRP is refused."""
+    ref_model = zoo.unfoldable_bn_cnn(seed=0, where=where)
+    x_ref = zoo.sample_inputs(ref_model, n=2, seed=0)
+    model = mirror(ref_model)
+    x = torch.from_numpy(to_torch_layout(x_ref))
+    try:
+        expected = ref.explain(ref_model, x_ref, method)
+    except ValueError:
+        with pytest.raises(ValueError, match="BatchNorm"):
+            Explainer(model, method)(x)
+        return
+    got = to_reference_layout(Explainer(model, method)(x).numpy())
+    scale = np.abs(expected).max()
+    assert scale > 0
+    assert np.abs(got - expected).max() <= TOLERANCE * scale

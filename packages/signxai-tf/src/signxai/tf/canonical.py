@@ -11,6 +11,9 @@ The clone differs from the model in exactly these ways:
   only as ``Activation`` layers or fused activations);
 - a BatchNormalization directly after a Conv/Dense layer is folded into that layer (spec section 7) and
   replaced by a linear ``Activation``;
+- any other BatchNormalization becomes :class:`ChannelAffine`, its inference-mode affine map. A Keras
+  BatchNormalization built in graph mode switches on Keras' learning phase; its non-fused (float64) branch then
+  pulls the training-mode moments into iNNvestigate's backward graph, which fails to run.
 - a final softmax is removed when the caller asked for it (``strip_softmax=True``).
 """
 
@@ -256,6 +259,25 @@ def inspect_model(model: keras.Model, strip_softmax: bool) -> ModelInfo:
     )
 
 
+class ChannelAffine(layers.Layer):
+    """``y = x * scale + shift`` over the last axis: a BatchNormalization at inference, without a learning phase.
+
+    Parameters
+    ----------
+    **kwargs
+        Keras layer arguments (``name``, ``dtype``).
+    """
+
+    def build(self, input_shape) -> None:
+        channels = int(input_shape[-1])
+        self.scale = self.add_weight(name="scale", shape=(channels,), initializer="ones", trainable=False)
+        self.shift = self.add_weight(name="shift", shape=(channels,), initializer="zeros", trainable=False)
+        super().build(input_shape)
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return inputs * self.scale + self.shift
+
+
 def _elu(alpha: float):
     return functools.partial(keras.activations.elu, alpha=alpha)
 
@@ -270,6 +292,8 @@ def layer_configs(model: keras.Model, info: ModelInfo) -> dict[str, tuple[type, 
         dtype = config.get("dtype", info.dtype)
         if name in folded_bns:
             out[name] = (layers.Activation, {"activation": "linear", "name": name, "dtype": dtype})
+        elif isinstance(layer, layers.BatchNormalization):
+            out[name] = (ChannelAffine, {"name": name, "dtype": dtype})
         elif isinstance(layer, layers.ReLU):
             out[name] = (layers.Activation, {"activation": "relu", "name": name, "dtype": dtype})
         elif isinstance(layer, layers.ELU):
@@ -354,8 +378,8 @@ def clone_weights(model: keras.Model, info: ModelInfo, arrays: list[np.ndarray])
     -------
     dict of str to list of numpy.ndarray
         Per layer name, the weights in the clone layer's order: ``[kernel, bias]`` for Conv/Dense (``[kernel]``
-        for one without bias and without BatchNormalization), the BatchNormalization arrays as they are for a
-        BatchNormalization that is not folded.
+        for one without bias and without BatchNormalization), ``[scale, shift]`` of the :class:`ChannelAffine`
+        that stands in for a BatchNormalization that is not folded.
     """
     out: dict[str, list[np.ndarray]] = {}
     pos = 0
@@ -365,7 +389,9 @@ def clone_weights(model: keras.Model, info: ModelInfo, arrays: list[np.ndarray])
         own = arrays[pos : pos + n]
         pos += n
         if isinstance(layer, layers.BatchNormalization):
-            out[name] = list(own)
+            gamma, beta, mean, var = _bn_parameters(layer, own, own[-1].shape[-1], own[-1].dtype)
+            scale = gamma / np.sqrt(var + np.asarray(layer.epsilon, dtype=var.dtype))
+            out[name] = [scale.astype(var.dtype), (beta - mean * scale).astype(var.dtype)]
             continue
         kernel = own[0]
         bias = own[1] if layer.use_bias else None

@@ -1,6 +1,6 @@
 """Labelled data that works offline: scikit-learn's digits and a synthetic 12-lead ECG task.
 
-The ECG task is built on neurokit2's 12-lead simulator: class 1 ("ST elevation") adds a smooth 0.2 mV
+The ECG task is built on neurokit2's 12-lead simulator: class 1 ("ST elevation") adds a smooth 0.3 mV
 plateau to the ST segment (40-200 ms after each R peak) of leads V1-V4; class 0 is the unmodified rhythm. Both
 classes vary in heart rate, noise, amplitude and phase, so a classifier must find the ST segments of the
 precordial leads — which is what a good explanation should highlight.

@@ -17,6 +17,9 @@ with the same padding pattern is equal up to rounding, and a max over such ties 
   Flatten; Dense.
 - :func:`pooling_cnn`: (8, 8, 3) -> 3 logits. Conv 3x3 "same" + BatchNorm (non-trivial gamma/beta/mean/var)
   + ELU; AvgPool 2x2; Conv 3x3 "same" + ReLU; GlobalAvgPool; Dense.
+- :func:`unfoldable_bn_cnn`: ``pooling_cnn`` with its BatchNorm after an activation (after the ELU, or after
+  the ReLU), where LRP cannot fold it; not in :data:`MODELS` (gradient methods differentiate through it, LRP
+  refuses it).
 """
 
 from __future__ import annotations
@@ -115,6 +118,20 @@ def pooling_cnn(seed: int = 0) -> Model:
     return Model(layers=layers, input_shape=(8, 8, 3), name="pooling_cnn")
 
 
+def unfoldable_bn_cnn(seed: int = 0, where: str = "after_elu") -> Model:
+    """``pooling_cnn`` with a BatchNorm that follows an activation (``where``: ``after_elu`` or ``after_relu``)."""
+    conv, bn, elu, pool, conv2, relu, gap, dense = pooling_cnn(seed).layers
+    if where == "after_elu":
+        layers = (conv, elu, bn, pool, conv2, relu, gap, dense)
+    elif where == "after_relu":
+        channels = conv2.bias.shape[-1]
+        resized = BatchNorm(*(np.resize(a, channels) for a in (bn.gamma, bn.beta, bn.mean, bn.var)), eps=bn.eps)
+        layers = (conv, elu, pool, conv2, relu, resized, gap, dense)
+    else:
+        raise ValueError(f"where must be 'after_elu' or 'after_relu', got {where!r}")
+    return Model(layers=layers, input_shape=(8, 8, 3), name=f"unfoldable_bn_cnn_{where}")
+
+
 def sample_inputs(model: Model, n: int = 2, seed: int = 0) -> np.ndarray:
     """Inputs for ``model``: float64, channels-last, shape (n, *input_shape).
 
@@ -134,4 +151,4 @@ def sample_inputs(model: Model, n: int = 2, seed: int = 0) -> np.ndarray:
 
 MODELS = {"image_cnn": image_cnn, "timeseries_cnn": timeseries_cnn, "pooling_cnn": pooling_cnn}
 
-__all__ = ["MODELS", "forward", "image_cnn", "pooling_cnn", "sample_inputs", "timeseries_cnn"]
+__all__ = ["MODELS", "forward", "image_cnn", "pooling_cnn", "sample_inputs", "timeseries_cnn", "unfoldable_bn_cnn"]
