@@ -95,3 +95,15 @@ def test_method_spec_and_keyword_errors():
         explain(model, x[:, :4], "gradient")
     with pytest.raises(ValueError, match="NaN"):
         explain(model, np.full_like(x, np.nan), "gradient")
+
+
+@pytest.mark.parametrize("where", ["after_elu", "after_relu"])
+def test_unfoldable_batchnorm_refused_by_lrp_only(where):
+    model = zoo.unfoldable_bn_cnn(seed=0, where=where)
+    x = zoo.sample_inputs(model, n=2, seed=0)
+    assert np.isfinite(zoo.forward(model, x)).all()
+    with pytest.raises(ValueError, match="BatchNorm"):
+        explain(model, x, "lrp_epsilon_0_1")
+    assert np.abs(explain(model, x, "guided_backprop")).max() > 0
+    with pytest.raises(ValueError, match="after_elu"):
+        zoo.unfoldable_bn_cnn(where="after_pool")
