@@ -29,3 +29,13 @@ def test_bench_times_both_backends_on_a_converted_model(converted):
     assert [r.method for r in rows] == ["gradient", "lrp_epsilon_0_1"]
     for timing in (tf_plain, torch_plain, *(r.tf for r in rows), *(r.torch for r in rows)):
         assert timing.first > 0.0 and timing.median > 0.0
+
+
+def test_command_line_on_the_ecg_model(capsys):
+    from signxai.parity.bench import main
+
+    assert main(["--model", "ecg", "--repeats", "1", "--methods", "gradient", "grad_cam", "lrp_z"]) == 0
+    out = capsys.readouterr().out
+    assert "ecg, input (1, 3000, 12)" in out
+    for name in ("plain gradient", "`gradient`", "`grad_cam_timeseries`", "`lrp_z`"):
+        assert f"| {name} |" in out

@@ -139,9 +139,9 @@ def _model_and_input(name: str):
     from . import data, models
 
     if name == "vgg16":
-        return models.vgg16(), data.vgg16_image()[None].astype(np.float32)
+        return models.vgg16(), data.vgg16_image()
     model = models.ecg_cnn()
-    return model, data.ecg_12lead(seconds=6).astype(np.float32)
+    return model, data.ecg_12lead(seconds=6)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
