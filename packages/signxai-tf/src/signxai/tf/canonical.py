@@ -355,11 +355,14 @@ def source_arrays(model: keras.Model, info: ModelInfo) -> list[np.ndarray]:
     return arrays
 
 
-def _bn_parameters(bn: layers.BatchNormalization, arrays: list[np.ndarray], channels: int, dtype: np.dtype) -> tuple:
+def _bn_scale_shift(bn: layers.BatchNormalization, arrays: list[np.ndarray], channels: int, dtype: np.dtype) -> tuple:
+    """A BatchNormalization at inference as ``(scale, shift)``: ``y = x * scale + shift`` per channel."""
     named = dict(zip([w.name.split("/")[-1].split(":")[0] for w in bn.weights], arrays))
     gamma = named.get("gamma", np.ones(channels, dtype))
     beta = named.get("beta", np.zeros(channels, dtype))
-    return gamma, beta, named["moving_mean"], named["moving_variance"]
+    mean, var = named["moving_mean"], named["moving_variance"]
+    scale = gamma / np.sqrt(var + np.asarray(bn.epsilon, dtype=var.dtype))
+    return scale, beta - mean * scale
 
 
 def clone_weights(model: keras.Model, info: ModelInfo, arrays: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
@@ -389,9 +392,8 @@ def clone_weights(model: keras.Model, info: ModelInfo, arrays: list[np.ndarray])
         own = arrays[pos : pos + n]
         pos += n
         if isinstance(layer, layers.BatchNormalization):
-            gamma, beta, mean, var = _bn_parameters(layer, own, own[-1].shape[-1], own[-1].dtype)
-            scale = gamma / np.sqrt(var + np.asarray(layer.epsilon, dtype=var.dtype))
-            out[name] = [scale.astype(var.dtype), (beta - mean * scale).astype(var.dtype)]
+            scale, shift = _bn_scale_shift(layer, own, own[-1].shape[-1], own[-1].dtype)
+            out[name] = [scale.astype(own[-1].dtype), shift.astype(own[-1].dtype)]
             continue
         kernel = own[0]
         bias = own[1] if layer.use_bias else None
@@ -399,10 +401,9 @@ def clone_weights(model: keras.Model, info: ModelInfo, arrays: list[np.ndarray])
             bn = model.get_layer(info.folds[name])
             m = len(bn.weights)
             channels = kernel.shape[-1]
-            gamma, beta, mean, var = _bn_parameters(bn, arrays[pos : pos + m], channels, kernel.dtype)
+            scale, shift = _bn_scale_shift(bn, arrays[pos : pos + m], channels, kernel.dtype)
             pos += m
-            scale = gamma / np.sqrt(var + np.asarray(bn.epsilon, dtype=var.dtype))
-            bias = (np.zeros(channels, kernel.dtype) if bias is None else bias) * scale + (beta - mean * scale)
+            bias = (np.zeros(channels, kernel.dtype) if bias is None else bias) * scale + shift
             kernel = kernel * scale
             out[name] = [kernel.astype(own[0].dtype), bias.astype(own[0].dtype)]
         else:
