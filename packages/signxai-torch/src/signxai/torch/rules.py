@@ -14,17 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from inspect import signature
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from zennit.core import BasicHook
+from zennit.core import BasicHook, Hook
 
 from signxai.common.signs import SAFE_DIVISION_EPS
 from signxai.common.spec import RuleSpec
 
 from .canonizers import fold_batch_norm
 from .functional import current_mode
+
+#: Zennit >= 1.0 registers hooks with keyword arguments: ``pre_forward(module, args, kwargs)`` returning
+#: ``(args, kwargs)``; Zennit 0.5 calls ``pre_forward(module, input)``. Read from the installed Zennit's signature.
+ZENNIT_KWARGS_HOOKS = "kwargs" in signature(Hook.pre_forward).parameters
 
 #: Layers with weights that the rules understand.
 WEIGHTED_LAYERS = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
@@ -80,15 +85,21 @@ class SpecRule(BasicHook):
         """A fresh hook with the same rule and BatchNorm (Zennit registers one copy per module)."""
         return type(self)(self.rule, self.batch_norm)
 
-    def pre_forward(self, module: torch.nn.Module, input: Any) -> Any:
-        """Note whether the layer input is a zero-padded tensor (its padded positions are not inputs), then Zennit's."""
+    def pre_forward(self, module: torch.nn.Module, args: Any, kwargs: dict | None = None) -> Any:
+        """Note whether the layer input is a zero-padded tensor (its padded positions are not inputs), then Zennit's.
+
+        Zennit 0.5 calls ``pre_forward(module, input)``, Zennit 1.0 ``pre_forward(module, args, kwargs)`` (it reads
+        this signature's parameters to choose); both are forwarded to the installed Zennit's own ``pre_forward``.
+        """
         self.stored_tensors.pop("padding", None)
         mode = current_mode()
-        x = input[0] if isinstance(input, tuple) else input
+        x = args[0] if isinstance(args, tuple) else args
         padding = mode.padding_of(x) if mode is not None else None
         if padding is not None:
             self.stored_tensors["padding"] = (padding[0].detach(), padding[1])
-        return super().pre_forward(module, input)
+        if ZENNIT_KWARGS_HOOKS:
+            return super().pre_forward(module, args, {} if kwargs is None else kwargs)
+        return super().pre_forward(module, args)
 
     def backward(self, module: torch.nn.Module, grad_input: Sequence[Any], grad_output: Sequence[Any]) -> tuple:
         """Relevance of the layer input from the relevance ``grad_output[0]`` at its output."""
