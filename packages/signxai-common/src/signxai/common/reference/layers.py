@@ -27,7 +27,8 @@ Single-input additions: ``groups`` on :class:`Conv1D` / :class:`Conv2D` (kernel 
 ``groups == c_in`` is a depthwise convolution, output channel ``o`` reads input group ``o // (c_out / groups)``);
 :class:`Affine` (per-channel ``scale * x + shift``: Rescaling, Normalization, a BatchNorm that LRP cannot fold);
 :class:`ZeroPadding` (explicit zero padding of the spatial axes); :class:`Activation` (the activation family of
-spec section 8); :class:`UpSampling` (repetition); ``keepdims`` on :class:`GlobalAvgPool`.
+spec section 8); :class:`UpSampling` (repetition); ``keepdims`` on :class:`GlobalAvgPool`; ``bias=None`` on
+:class:`Dense` / :class:`Conv1D` / :class:`Conv2D` for a layer without a bias (``use_bias=False`` / ``bias=False``).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ GATE_FUNCTIONS = ("sigmoid", "hard_sigmoid", "softmax")
 @dataclass(frozen=True)
 class Dense:
     weight: np.ndarray
-    bias: np.ndarray
+    bias: np.ndarray | None
     name: str = "dense"
     inputs: tuple[str, ...] = ()
 
@@ -76,7 +77,7 @@ class Dense:
 @dataclass(frozen=True)
 class Conv1D:
     kernel: np.ndarray
-    bias: np.ndarray
+    bias: np.ndarray | None
     stride: int = 1
     padding: Padding = "valid"
     groups: int = 1
@@ -87,7 +88,7 @@ class Conv1D:
 @dataclass(frozen=True)
 class Conv2D:
     kernel: np.ndarray
-    bias: np.ndarray
+    bias: np.ndarray | None
     strides: tuple[int, int] = (1, 1)
     padding: Padding = "valid"
     groups: int = 1
