@@ -50,3 +50,33 @@ def test_models_are_seeded():
     assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
     biases = [w for layer in a.layers for w in layer.get_weights()[1:2]]
     assert biases and all(np.count_nonzero(bias) == bias.size for bias in biases)
+
+
+def test_ecg_recording_is_quantised_flat_and_zero_padded():
+    x = data.ecg_recording(length=1500, recorded=1000, flat=(200, 300), seed=1).astype(np.float64)
+    assert x.shape == (1, 1500, 12) and x.dtype == np.float64
+    counts = x / data.ECG_QUANTUM_MV
+    assert np.allclose(counts, np.round(counts), atol=1e-3)  # whole recorder counts (up to float32 rounding)
+    assert np.all(x[0, 200:300] == 0.0) and np.all(x[0, 1000:] == 0.0)
+    assert np.all(np.abs(x[0, :200]).max(axis=0) > 0.01)  # the recorded part is a real signal on every lead
+    const = data.ecg_recording(length=1500, recorded=1000, flat=(200, 300), constant=0.2346, seed=1)
+    assert np.all(const[0, 200:300] == np.float32(0.235))  # the constant is quantised too
+    assert np.array_equal(const[0, :200], x[0, :200].astype(np.float32))
+
+
+def test_ecg_recording_rejects_bad_geometry():
+    with pytest.raises(ValueError, match="whole number of seconds"):
+        data.ecg_recording(length=1000, recorded=1200)
+    with pytest.raises(ValueError, match="inside the 1000 recorded samples"):
+        data.ecg_recording(length=1500, recorded=1000, flat=(900, 1100))
+    with pytest.raises(ValueError, match="quantum must be positive"):
+        data.quantise(np.zeros(3), 0.0)
+
+
+def test_saturated_image_has_clipped_regions():
+    x = data.vgg16_saturated_image().astype(np.float64)
+    rgb = x[0, ..., ::-1] + data.CAFFE_MEAN_BGR[::-1]
+    assert x.shape == (1, 224, 224, 3)
+    for channel in range(3):
+        values = np.round(rgb[..., channel], 3)
+        assert np.count_nonzero(values == 255.0) > 100 or np.count_nonzero(values == 0.0) > 100

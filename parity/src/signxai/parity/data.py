@@ -4,6 +4,12 @@
   wheel, nothing is fetched), centre-cropped, resized to 224x224 and VGG16-preprocessed the caffe way.
 - :func:`ecg_12lead`: a 12-lead ECG simulated by neurokit2 (``ecg_simulate(method="multileads")``, offline,
   seeded), 500 Hz.
+- :func:`ecg_recording`: that ECG as a recorder stores it: quantised to the recorder's resolution (1 µV), with a
+  flat (exactly 0) lead-off stretch and zero-padded at the end to the model's length; ``constant=`` puts a constant
+  non-zero segment in instead of the flat one. Real ECGs are full of such stretches, and with them max-pooling
+  windows full of ties (spec section 1).
+- :func:`vgg16_saturated_image`: the VGG16 photograph with clipped highlights and shadows (regions of exactly 0
+  and 255 in a channel, as over- and under-exposed photographs have).
 - :func:`small_inputs`: seeded inputs for the small extra models.
 """
 
@@ -26,6 +32,18 @@ def _shipped_image(name: str) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is not shipped with this scikit-image installation")
     return skimage.io.imread(path)
+
+
+def _square_photo(size: int, name: str) -> np.ndarray:
+    """The shipped photograph ``name``, centre-cropped to a square and resized to ``size`` (float64 RGB, 0..255)."""
+    from skimage.transform import resize
+
+    image = _shipped_image(name)[..., :3]
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = image[top : top + side, left : left + side].astype(np.float64)
+    return resize(square, (size, size), order=1, anti_aliasing=True, preserve_range=True)
 
 
 def caffe_preprocess(rgb: np.ndarray) -> np.ndarray:
@@ -62,15 +80,7 @@ def vgg16_image(size: int = 224, name: str = "chelsea.png") -> np.ndarray:
     numpy.ndarray
         float32 array (1, size, size, 3), BGR, mean-subtracted.
     """
-    from skimage.transform import resize
-
-    image = _shipped_image(name)[..., :3]
-    h, w = image.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    square = image[top : top + side, left : left + side].astype(np.float64)
-    resized = resize(square, (size, size), order=1, anti_aliasing=True, preserve_range=True)
-    return caffe_preprocess(resized)[None].astype(np.float32)
+    return caffe_preprocess(_square_photo(size, name))[None].astype(np.float32)
 
 
 def ecg_12lead(seconds: int = 6, sampling_rate: int = 500, heart_rate: int = 70, seed: int = 0) -> np.ndarray:
@@ -106,6 +116,84 @@ def ecg_12lead(seconds: int = 6, sampling_rate: int = 500, heart_rate: int = 70,
     if signal.shape != (length, 12):
         raise ValueError(f"neurokit2 returned an ECG of shape {signal.shape}, expected ({length}, 12)")
     return signal[None].astype(np.float32)
+
+
+#: Resolution of a 12-lead recorder in millivolts (1 µV per count, as in PTB-XL's 1000 counts per mV).
+ECG_QUANTUM_MV = 0.001
+
+
+def quantise(signal: np.ndarray, quantum: float) -> np.ndarray:
+    """Round ``signal`` to integer multiples of ``quantum`` (what an ADC with that resolution stores)."""
+    if quantum <= 0:
+        raise ValueError(f"quantum must be positive, got {quantum}")
+    return np.round(np.asarray(signal, dtype=np.float64) / quantum) * quantum
+
+
+def ecg_recording(
+    length: int = 3000,
+    recorded: int = 2500,
+    sampling_rate: int = 500,
+    flat: tuple[int, int] | None = (1000, 1250),
+    constant: float | None = None,
+    quantum: float = ECG_QUANTUM_MV,
+    seed: int = 0,
+) -> np.ndarray:
+    """A 12-lead ECG as stored by a recorder and fed to a fixed-length model.
+
+    A neurokit2 simulation of ``recorded`` samples is quantised to ``quantum`` millivolts; the samples
+    ``flat[0]:flat[1]`` of every lead are set to exactly 0 (a lead-off / flat-baseline stretch), or to ``constant``
+    when it is given (a constant non-zero segment); the recording is then zero-padded at the end to ``length``
+    samples, as fixed-length models are fed.
+
+    Parameters
+    ----------
+    length : int
+        Samples the model takes.
+    recorded : int
+        Samples actually recorded (<= ``length``), a whole number of seconds at ``sampling_rate``.
+    sampling_rate : int
+        Samples per second.
+    flat : (int, int) or None
+        Start and stop sample of the flat (or constant) stretch inside the recorded part; None for none.
+    constant : float or None
+        Value of that stretch in mV (None: exactly 0).
+    quantum : float
+        Recorder resolution in mV.
+    seed : int
+        Simulator seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array (1, length, 12) whose values are multiples of ``quantum`` (up to float32 rounding).
+    """
+    if not 0 < recorded <= length or recorded % sampling_rate:
+        raise ValueError(
+            f"recorded must be a whole number of seconds in (0, length={length}] samples, got {recorded} at "
+            f"{sampling_rate} Hz"
+        )
+    signal = quantise(ecg_12lead(recorded // sampling_rate, sampling_rate, seed=seed)[0].astype(np.float64), quantum)
+    if flat is not None:
+        start, stop = flat
+        if not 0 <= start < stop <= recorded:
+            raise ValueError(f"flat stretch {flat} must lie inside the {recorded} recorded samples")
+        signal[start:stop] = 0.0 if constant is None else quantise(np.array(constant), quantum)
+    padded = np.zeros((length, signal.shape[1]))
+    padded[:recorded] = signal
+    return padded[None].astype(np.float32)
+
+
+def vgg16_saturated_image(size: int = 224, gain: float = 1.8, name: str = "chelsea.png") -> np.ndarray:
+    """The VGG16 photograph over- and under-exposed: contrast stretched by ``gain`` about mid-grey and clipped to
+    0..255 (regions of exactly 0 and 255 per channel), then VGG16-preprocessed like :func:`vgg16_image`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array (1, size, size, 3), BGR, mean-subtracted.
+    """
+    exposed = np.clip(np.round((_square_photo(size, name) - 127.5) * gain + 127.5), 0.0, 255.0)
+    return caffe_preprocess(exposed)[None].astype(np.float32)
 
 
 def small_inputs(shape: tuple[int, ...], n: int = 1, seed: int = 0) -> np.ndarray:
