@@ -98,12 +98,13 @@ def test_method_spec_and_keyword_errors():
 
 
 @pytest.mark.parametrize("where", ["after_elu", "after_relu"])
-def test_unfoldable_batchnorm_refused_by_lrp_only(where):
+def test_unfoldable_batchnorm_is_an_affine_layer_for_lrp(where):
+    # spec section 8 (changed: LRP used to refuse it): the BatchNorm is a layer with weights under the Dense rule
     model = zoo.unfoldable_bn_cnn(seed=0, where=where)
     x = zoo.sample_inputs(model, n=2, seed=0)
     assert np.isfinite(zoo.forward(model, x)).all()
-    with pytest.raises(ValueError, match="BatchNorm"):
-        explain(model, x, "lrp_epsilon_0_1")
+    r = explain(model, x, "lrp_epsilon_0_1")
+    assert np.isfinite(r).all() and np.abs(r).max() > 0
     assert np.abs(explain(model, x, "guided_backprop")).max() > 0
     with pytest.raises(ValueError, match="after_elu"):
         zoo.unfoldable_bn_cnn(where="after_pool")

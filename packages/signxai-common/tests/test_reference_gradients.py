@@ -58,9 +58,12 @@ def test_relu_derivative_at_zero_is_zero_and_elu_derivative_is_alpha_exp():
     np.testing.assert_allclose(explain(elu, np.array([[0.0]]), "gradient", target=0), [[0.5]])
     np.testing.assert_allclose(explain(elu, np.array([[-1.0]]), "gradient", target=0), [[0.5 * np.exp(-1.0)]])
     np.testing.assert_allclose(explain(elu, np.array([[2.0]]), "gradient", target=0), [[1.0]])
-    # guided backprop differentiates ELU as usual (seed z_t = elu(-1))
-    z_t = 0.5 * (np.exp(-1.0) - 1)
-    np.testing.assert_allclose(explain(elu, np.array([[-1.0]]), "guided_backprop", target=0), [[z_t * 0.5 / np.e]])
+    # guided backprop (changed in spec section 8): max(signal, 0) * elu'(x); the seed z_t = elu(-1) < 0 -> 0
+    np.testing.assert_array_equal(explain(elu, np.array([[-1.0]]), "guided_backprop", target=0), [[0.0]])
+    shifted = L.Model((L.ELU(alpha=0.5), L.Dense(np.ones((1, 1)), np.full(1, 2.0))), input_shape=(1,))
+    z_t = 0.5 * (np.exp(-1.0) - 1) + 2.0
+    np.testing.assert_allclose(explain(shifted, np.array([[-1.0]]), "guided_backprop", target=0), [[z_t * 0.5 / np.e]])
+    np.testing.assert_allclose(explain(shifted, np.array([[-1.0]]), "deconvnet", target=0), [[z_t]])
 
 
 def test_modifiers_multiply_the_map():

@@ -80,13 +80,14 @@ def test_conv1d_matrix_equals_direct_loop_with_stride_and_same_padding():
     np.testing.assert_allclose((x.reshape(-1) @ lin.weight + lin.bias).reshape(5, 2), expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(zoo.MODELS))
+@pytest.mark.parametrize("name", sorted(zoo.MODELS) + sorted(zoo.DAG_MODELS))
 def test_matrix_forward_equals_loop_forward(name):
-    model = zoo.MODELS[name]()
+    model = {**zoo.MODELS, **zoo.DAG_MODELS}[name]()
     x = zoo.sample_inputs(model, 3)
     loop = forward(model, x)
-    np.testing.assert_allclose(run_ops(model_ops(model), x)[-1], loop, atol=1e-12)
-    np.testing.assert_allclose(run_ops(model_ops(model, fold_batchnorm_layers=True), x)[-1], loop, atol=1e-12)
+    for lrp in (False, True):  # with BatchNorm and ZeroPadding folding for LRP too
+        graph = model_ops(model, lrp=lrp)
+        np.testing.assert_allclose(run_ops(graph, x)[graph.output], loop, atol=1e-12)
 
 
 def test_batchnorm_folding_equals_the_unfolded_layers():
@@ -102,13 +103,18 @@ def test_batchnorm_folding_equals_the_unfolded_layers():
     np.testing.assert_allclose(y.reshape(expected.shape), expected, atol=1e-12)
 
 
-def test_batchnorm_not_after_a_weighted_layer_is_an_error_for_lrp_only():
-    rng = np.random.default_rng(4)
-    bn = L.BatchNorm(np.ones(3), np.zeros(3), np.zeros(3), np.ones(3))
-    model = L.Model((L.ReLU(), bn, L.Flatten(), L.Dense(rng.normal(size=(3, 2)), np.zeros(2))), input_shape=(3,))
-    x = rng.normal(size=(2, 3))
-    with pytest.raises(ValueError, match="batch_normalization"):
-        explain(model, x, "lrp_z")
+def test_batchnorm_not_after_a_weighted_layer_is_an_affine_layer_for_lrp():
+    # spec section 8 (changed: this used to be a ValueError): y = s x + t gets the Z rule here, as its own layer
+    scale, shift = np.array([2.0, -1.0, 0.5]), np.array([0.5, 0.25, -1.0])
+    bn = L.BatchNorm(scale, shift, np.zeros(3), np.ones(3), eps=0.0)
+    w = np.array([[1.0], [2.0], [-1.0]])
+    model = L.Model((L.ReLU(), bn, L.Flatten(), L.Dense(w, np.zeros(1))), input_shape=(3,))
+    x = np.array([[1.0, 2.0, 3.0]])
+    y = scale * x + shift  # (2.5, -1.75, 0.5)
+    z = float(y[0] @ w[:, 0])  # 2.5 - 3.5 - 0.5 = -1.5
+    r_y = y * w[:, 0] / z * z  # Z rule of the Dense (input layer, no bias): y_i w_i
+    expected = scale * x * r_y / y  # Z rule of the affine map: (s x_i) / (s x_i + t_i) R_i
+    np.testing.assert_allclose(explain(model, x, "lrp_z", target=0), expected[None].reshape(1, 3), atol=1e-12)
     assert explain(model, x, "gradient").shape == x.shape
 
 

@@ -1,8 +1,8 @@
 """Grad-CAM and guided Grad-CAM for images and time series (spec section 5), with half-pixel interpolation.
 
-A = the output of the chosen convolution after the ReLU/ELU that directly follows it (the convolution's own
-output when none does; a named layer that is not a convolution gives its own output). The layer is the last
-convolution unless ``spec.layer`` names one. w_c = mean over positions of dz_t/dA_c; cam = ReLU(sum_c w_c A_c)
+A = the output of the default layer of spec section 8 (:func:`default_cam_layer`) unless ``spec.layer`` names a
+layer (:func:`cam_layer`: a named convolution gives the output of the element-wise activation that is its only
+consumer, any other named layer its own output). w_c = mean over positions of dz_t/dA_c; cam = ReLU(sum_c w_c A_c)
 / max (0 where the max is 0), then linearly (time series) or bilinearly (images) upsampled to the input's
 spatial size with half-pixel centres and repeated over channels. Guided Grad-CAM = guided backprop of sum(A)
 (signal 1 on every element of A) times the upsampled cam.
@@ -14,7 +14,25 @@ import numpy as np
 
 from ..spec import MethodSpec
 from .gradients import backward, output_signal
-from .layers import ELU, Conv1D, Conv2D, Model, ReLU
+from .graph import layer_id, layers_by_id, output_name, resolved_inputs
+from .layers import (
+    ELU,
+    INPUT,
+    Activation,
+    Affine,
+    AvgPool1D,
+    AvgPool2D,
+    BatchNorm,
+    Conv1D,
+    Conv2D,
+    Dense,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool1D,
+    MaxPool2D,
+    Model,
+    ReLU,
+)
 from .ops import model_ops, run_ops
 
 
@@ -44,32 +62,71 @@ def upsample(cam: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-def cam_layer_index(model: Model, spec: MethodSpec) -> tuple[int, int]:
-    """(index of the chosen layer, index of the layer whose output is A).
+_HEAD = (Dense, Flatten, MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D, GlobalAvgPool)
+_ELEMENTWISE = (ReLU, ELU, Activation, Affine, BatchNorm)
+
+
+def default_cam_layer(model: Model, spec: MethodSpec) -> str:
+    """Grad-CAM's default layer (spec section 8): walk back from the output over the head and stop.
+
+    The head: Dense, Flatten, pooling, and element-wise layers (activations, Affine, BatchNorm) whose output has
+    no spatial axes. The layer where the walk stops must have a spatial output.
 
     Raises
     ------
     ValueError
-        If ``spec.layer`` names no layer of the model, or the model has no convolution.
+        If the walk reaches the model input, or stops at a layer without spatial axes.
     """
-    names = [layer.name for layer in model.layers]
-    convs = [i for i, layer in enumerate(model.layers) if isinstance(layer, (Conv1D, Conv2D))]
-    if spec.layer is not None:
-        if spec.layer not in names:
-            conv_names = ", ".join(names[i] for i in convs) or "none"
-            raise ValueError(
-                f"{spec.name}: the model has no layer named {spec.layer!r} (its convolutions: {conv_names}); "
-                "pass layer= with a layer name"
-            )
-        idx = names.index(spec.layer)
-    elif convs:
-        idx = convs[-1]
-    else:
-        raise ValueError(f"{spec.name}: the model has no convolution layer for Grad-CAM")
-    a_idx = idx
-    if idx in convs and idx + 1 < len(model.layers) and isinstance(model.layers[idx + 1], (ReLU, ELU)):
-        a_idx = idx + 1
-    return idx, a_idx
+    by_id = layers_by_id(model)
+    wiring = resolved_inputs(model)
+    shapes = {node.name: node.out_shape for node in model_ops(model).nodes}
+    name = output_name(model)
+    while name != INPUT:
+        layer = by_id[name]
+        spatial = len(shapes[name]) > 1
+        if not (isinstance(layer, _HEAD) or (isinstance(layer, _ELEMENTWISE) and not spatial)):
+            if spatial:
+                return name
+            break
+        name = wiring[name][0]
+    where = (
+        "the model input" if name == INPUT else f"{type(by_id[name]).__name__} {by_id[name].name!r} (no spatial axes)"
+    )
+    raise ValueError(
+        f"{spec.name}: no convolutional feature map for Grad-CAM (walking back over the head reached {where}); "
+        "pass layer= with the name of a layer that has a spatial output"
+    )
+
+
+def cam_layer(model: Model, spec: MethodSpec) -> str:
+    """Name of the layer whose output is A.
+
+    ``spec.layer`` names any layer; a named Conv whose only consumer is an element-wise activation (ReLU, ELU,
+    Activation other than softmax) gives that activation's output (``block5_conv3`` after its ReLU). Without
+    ``spec.layer``: :func:`default_cam_layer`.
+
+    Raises
+    ------
+    ValueError
+        If ``spec.layer`` names no layer of the model, or there is no default layer.
+    """
+    if spec.layer is None:
+        return default_cam_layer(model, spec)
+    lid = layer_id(model, spec.layer)
+    if lid is None:
+        convs = ", ".join(layer.name for layer in model.layers if isinstance(layer, (Conv1D, Conv2D))) or "none"
+        raise ValueError(
+            f"{spec.name}: the model has no layer named {spec.layer!r} (its convolutions: {convs}); "
+            "pass layer= with a layer name"
+        )
+    by_id = layers_by_id(model)
+    if isinstance(by_id[lid], (Conv1D, Conv2D)):
+        users = [n for n, ins in resolved_inputs(model).items() if lid in ins]
+        if len(users) == 1:
+            user = by_id[users[0]]
+            if isinstance(user, (ReLU, ELU)) or (isinstance(user, Activation) and user.fn != "softmax"):
+                return users[0]
+    return lid
 
 
 def _check_kind(spec: MethodSpec, x: np.ndarray, a_shape: tuple[int, ...]) -> None:
@@ -85,14 +142,14 @@ def _check_kind(spec: MethodSpec, x: np.ndarray, a_shape: tuple[int, ...]) -> No
 
 def grad_cam(model: Model, x: np.ndarray, spec: MethodSpec, targets: np.ndarray) -> np.ndarray:
     """Grad-CAM (``spec.base == "grad_cam"``) or guided Grad-CAM; float64 of ``x``'s shape."""
-    ops = model_ops(model)
-    _, a_idx = cam_layer_index(model, spec)
-    a_shape = tuple(ops[a_idx].out_shape)
+    graph = model_ops(model)
+    a_name = cam_layer(model, spec)
+    a_shape = tuple(graph.node(a_name).out_shape)
     _check_kind(spec, x, a_shape)
-    acts = run_ops(ops, x)
-    a = acts[a_idx + 1]
-    grad = backward(ops, acts, output_signal(acts[-1], targets, "one"), "gradient", start=len(ops), stop=a_idx + 1)
-    a = a.reshape(x.shape[0], *a_shape)
+    acts = run_ops(graph, x)
+    signal = output_signal(acts[graph.output], targets, "one")
+    grad = backward(graph, acts, graph.output, signal, "gradient", stop=a_name)
+    a = acts[a_name].reshape(x.shape[0], *a_shape)
     grad = grad.reshape(a.shape)
     spatial = tuple(range(1, a.ndim - 1))
     weights = grad.mean(axis=spatial, keepdims=True)
@@ -102,7 +159,7 @@ def grad_cam(model: Model, x: np.ndarray, spec: MethodSpec, targets: np.ndarray)
     cam = upsample(cam, tuple(x.shape[1:-1]))
     out = np.repeat(cam[..., None], x.shape[-1], axis=-1)
     if spec.base == "guided_grad_cam":
-        guided = backward(ops, acts, np.ones_like(acts[a_idx + 1]), "guided", start=a_idx + 1, stop=0)
+        guided = backward(graph, acts, a_name, np.ones_like(acts[a_name]), "guided")
         out = out * guided.reshape(x.shape)
     elif spec.base != "grad_cam":
         raise ValueError(f"{spec.name} is not a Grad-CAM method")

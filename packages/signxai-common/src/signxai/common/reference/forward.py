@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import activate
+from .graph import layers_by_id, output_name, resolved_inputs
 from .layers import (
     ELU,
+    INPUT,
+    Activation,
+    Add,
+    Affine,
     AvgPool1D,
     AvgPool2D,
     BatchNorm,
+    Concatenate,
     Conv1D,
     Conv2D,
     Dense,
@@ -21,7 +28,10 @@ from .layers import (
     MaxPool1D,
     MaxPool2D,
     Model,
+    Multiply,
     ReLU,
+    UpSampling,
+    ZeroPadding,
 )
 
 
@@ -45,6 +55,30 @@ def _pad_spatial(x: np.ndarray, kernel: tuple[int, ...], strides: tuple[int, ...
     return np.pad(x, pads)
 
 
+def _groups(layer: Conv1D | Conv2D, c_in: int) -> tuple[int, int, int]:
+    """(groups, input channels per group, output channels per group), checked against the kernel."""
+    g = int(layer.groups)
+    cig, c_out = layer.kernel.shape[-2:]
+    if g < 1 or c_in % g or c_out % g or c_in // g != cig:
+        raise ValueError(
+            f"layer {layer.name!r}: kernel {layer.kernel.shape} with groups={g} does not fit {c_in} input channels"
+        )
+    return g, cig, c_out // g
+
+
+def _grouped_product(patch: np.ndarray, kernel: np.ndarray, layer: Conv1D | Conv2D, spec: str) -> np.ndarray:
+    """Sum over the window of ``patch`` (n, window..., c_in) times ``kernel``, group by group."""
+    g, cig, cog = _groups(layer, patch.shape[-1])
+    parts = [
+        np.einsum(spec, patch[..., i * cig : (i + 1) * cig], kernel[..., i * cog : (i + 1) * cog]) for i in range(g)
+    ]
+    return np.concatenate(parts, axis=-1)
+
+
+def _bias(layer: Dense | Conv1D | Conv2D) -> np.ndarray | float:
+    return 0.0 if layer.bias is None else np.asarray(layer.bias, dtype=np.float64)
+
+
 def _conv2d(x: np.ndarray, layer: Conv2D) -> np.ndarray:
     kh, kw, _, cout = layer.kernel.shape
     sh, sw = layer.strides
@@ -55,8 +89,8 @@ def _conv2d(x: np.ndarray, layer: Conv2D) -> np.ndarray:
     for i in range(oh):
         for j in range(ow):
             patch = xp[:, i * sh : i * sh + kh, j * sw : j * sw + kw, :]
-            out[:, i, j, :] = np.einsum("nabc,abcd->nd", patch, layer.kernel)
-    return out + layer.bias
+            out[:, i, j, :] = _grouped_product(patch, layer.kernel, layer, "nabc,abcd->nd")
+    return out + _bias(layer)
 
 
 def _conv1d(x: np.ndarray, layer: Conv1D) -> np.ndarray:
@@ -66,8 +100,8 @@ def _conv1d(x: np.ndarray, layer: Conv1D) -> np.ndarray:
     ot = (xp.shape[1] - k) // s + 1
     out = np.zeros((x.shape[0], ot, cout))
     for t in range(ot):
-        out[:, t, :] = np.einsum("nac,acd->nd", xp[:, t * s : t * s + k, :], layer.kernel)
-    return out + layer.bias
+        out[:, t, :] = _grouped_product(xp[:, t * s : t * s + k, :], layer.kernel, layer, "nac,acd->nd")
+    return out + _bias(layer)
 
 
 def _pool(x: np.ndarray, pool: tuple[int, ...], strides: tuple[int, ...] | None, reduce) -> np.ndarray:
@@ -86,15 +120,11 @@ def _pool(x: np.ndarray, pool: tuple[int, ...], strides: tuple[int, ...] | None,
     return out
 
 
-def elu(x: np.ndarray, alpha: float) -> np.ndarray:
-    """ELU: x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
-
-
-def apply_layer(layer: Layer, x: np.ndarray) -> np.ndarray:
-    """Apply one layer to a batch ``x`` (batch axis first, channels last)."""
+def apply_layer(layer: Layer, *xs: np.ndarray) -> np.ndarray:
+    """Apply one layer to its input batches ``xs`` (batch axis first, channels last)."""
+    x = xs[0]
     if isinstance(layer, Dense):
-        return x @ layer.weight + layer.bias
+        return x @ layer.weight + _bias(layer)
     if isinstance(layer, Conv2D):
         return _conv2d(x, layer)
     if isinstance(layer, Conv1D):
@@ -108,28 +138,47 @@ def apply_layer(layer: Layer, x: np.ndarray) -> np.ndarray:
     if isinstance(layer, AvgPool1D):
         return _pool(x, (layer.pool,), None if layer.stride is None else (layer.stride,), np.mean)
     if isinstance(layer, GlobalAvgPool):
-        return x.mean(axis=tuple(range(1, x.ndim - 1)))
+        return x.mean(axis=tuple(range(1, x.ndim - 1)), keepdims=layer.keepdims)
     if isinstance(layer, Flatten):
         return x.reshape(x.shape[0], -1)
     if isinstance(layer, ReLU):
-        return np.maximum(x, 0.0)
+        return activate("relu", x)
     if isinstance(layer, ELU):
-        return elu(x, layer.alpha)
+        return activate("elu", x, layer.alpha)
+    if isinstance(layer, Activation):
+        return activate(layer.fn, x, layer.alpha)
     if isinstance(layer, BatchNorm):
         return layer.gamma * (x - layer.mean) / np.sqrt(layer.var + layer.eps) + layer.beta
+    if isinstance(layer, Affine):
+        return np.asarray(layer.scale, dtype=np.float64) * x + np.asarray(layer.shift, dtype=np.float64)
+    if isinstance(layer, ZeroPadding):
+        return np.pad(x, [(0, 0), *[tuple(p) for p in layer.padding], (0, 0)])
+    if isinstance(layer, UpSampling):
+        for axis, size in enumerate(layer.size, start=1):
+            x = np.repeat(x, size, axis=axis)
+        return x
+    if isinstance(layer, Add):
+        return np.sum(xs, axis=0)
+    if isinstance(layer, Concatenate):
+        return np.concatenate(xs, axis=-1)
+    if isinstance(layer, Multiply):
+        return xs[0] * xs[1]
     raise ValueError(f"unsupported layer type {type(layer).__name__}")
 
 
-def forward_all(model: Model, x: np.ndarray) -> list[np.ndarray]:
-    """Activations of every layer: ``[x, layer1(x), layer2(layer1(x)), ...]`` (float64)."""
-    acts = [np.asarray(x, dtype=np.float64)]
-    if acts[0].shape[1:] != tuple(model.input_shape):
-        raise ValueError(f"input shape {acts[0].shape[1:]} does not match the model's {tuple(model.input_shape)}")
-    for layer in model.layers:
-        acts.append(apply_layer(layer, acts[-1]))
+def forward_all(model: Model, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Output of every layer by id (its name, see :func:`~.graph.layers_by_id`) and the input under
+    :data:`~.layers.INPUT` (float64, batch first)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[1:] != tuple(model.input_shape):
+        raise ValueError(f"input shape {x.shape[1:]} does not match the model's {tuple(model.input_shape)}")
+    wiring = resolved_inputs(model)
+    acts = {INPUT: x}
+    for lid, layer in layers_by_id(model).items():
+        acts[lid] = apply_layer(layer, *(acts[i] for i in wiring[lid]))
     return acts
 
 
 def forward(model: Model, x: np.ndarray) -> np.ndarray:
     """Logits of ``model`` for a batch ``x`` (channels-last, batch axis first), float64 (N, classes)."""
-    return forward_all(model, x)[-1]
+    return forward_all(model, x)[output_name(model)]

@@ -12,10 +12,11 @@ import numpy as np
 
 from ..signs import per_sample_std, safe_divide, sign, sign_mu
 from ..spec import MethodSpec, RuleSpec
-from .gradients import output_signal, route_maxpool
-from .layers import Model
+from .gradients import output_signal, propagate, route_maxpool, split_concat
+from .graph import layers_by_id, resolved_inputs
+from .layers import GATE_FUNCTIONS, INPUT, Activation, Model, Multiply
 from .linear import LinearMap
-from .ops import MaxPoolOp, is_weighted, model_ops, run_ops
+from .ops import AddOp, ConcatOp, Graph, MaxPoolOp, MultiplyOp, Node, is_weighted, model_ops, run_ops
 
 
 def _pos(v: np.ndarray) -> np.ndarray:
@@ -135,26 +136,110 @@ def _required(rule: RuleSpec, field: str) -> float:
     return float(value)
 
 
+def input_layers(graph: Graph) -> set[str]:
+    """Names of the LRP input layers: the Dense/Conv nodes reached from the model input without passing another
+    Dense/Conv (an Affine, pooling, padding or activation on the way does not count)."""
+    users: dict[str, list[Node]] = {}
+    for node in graph.nodes:
+        for i in node.inputs:
+            users.setdefault(i, []).append(node)
+    found: set[str] = set()
+    frontier, seen = [INPUT], {INPUT}
+    while frontier:
+        for node in users.get(frontier.pop(), []):
+            if node.name in seen:
+                continue
+            seen.add(node.name)
+            if is_weighted(node.op):
+                found.add(node.name)
+            else:
+                frontier.append(node.name)
+    return found
+
+
+def unsupported_parts(model: Model) -> list[str]:
+    """Every part of ``model`` that LRP cannot explain (spec section 8), one line each; empty when fine.
+
+    A Multiply must be a gate ``x * g`` with ``g`` the output of an Activation in :data:`~.layers.GATE_FUNCTIONS`;
+    a softmax Activation may only be such a gate.
+    """
+    by_id = layers_by_id(model)
+    wiring = resolved_inputs(model)
+    gates: set[str] = set()
+    problems = []
+    for lid, layer in by_id.items():
+        if isinstance(layer, Multiply):
+            g = by_id.get(wiring[lid][-1])
+            if isinstance(g, Activation) and g.fn in GATE_FUNCTIONS:
+                gates.add(lid)
+            else:
+                what = "the model input" if g is None else f"{type(g).__name__} {g.name!r}"
+                problems.append(
+                    f"Multiply {layer.name!r}: its second input ({what}) is not a gate (an Activation with fn in "
+                    f"{GATE_FUNCTIONS}); LRP supports only gates x * g"
+                )
+    for lid, layer in by_id.items():
+        if isinstance(layer, Activation) and layer.fn == "softmax":
+            uses = [n for n, ins in wiring.items() if lid in ins]
+            if not uses or any(n not in gates or wiring[n][0] == lid for n in uses):
+                problems.append(
+                    f"Activation {layer.name!r}: a softmax inside the network may only gate a Multiply for LRP"
+                )
+    return problems
+
+
+def add_rule(xs: list[np.ndarray], r: np.ndarray) -> list[np.ndarray]:
+    """Addition: R_k = x_k / (sum_j x_j) * R with the safe division (the Z rule on the sum)."""
+    s = safe_divide(r, np.sum(xs, axis=0))
+    return [x * s for x in xs]
+
+
+def lrp_node(node: Node, xs: list[np.ndarray], r: np.ndarray, spec: MethodSpec, inputs: set[str]) -> list[np.ndarray]:
+    """Relevance at the inputs of ``node`` from the relevance ``r`` at its output (flat arrays)."""
+    op = node.op
+    if isinstance(op, LinearMap):
+        if is_weighted(op):
+            return [apply_rule(spec.rule_for(op.kind, node.name in inputs), xs[0], op, r)]
+        if op.kind == "affine":
+            return [apply_rule(spec.rule_for("dense", False), xs[0], op, r)]
+        if op.kind == "pool":
+            return [z_rule(xs[0], op, r)]
+        return [op.transpose_apply(r)]  # routing: the ordinary gradient
+    if isinstance(op, MaxPoolOp):
+        return [route_maxpool(op, xs[0], r)]
+    if isinstance(op, AddOp):
+        return add_rule(xs, r)
+    if isinstance(op, ConcatOp):
+        return split_concat(node, r)
+    if isinstance(op, MultiplyOp):
+        return [r, np.zeros_like(xs[1])]  # a gate: all relevance to x
+    return [r]  # activations, Flatten
+
+
 def lrp(model: Model, x: np.ndarray, spec: MethodSpec, targets: np.ndarray) -> np.ndarray:
     """LRP / deep Taylor relevance at the input, an array of ``x``'s shape.
 
-    BatchNorm is folded into the preceding Dense/Conv; the first layer with weights gets
-    ``spec.rule_for(kind, is_input=True)``, every other one its body rule; average pooling uses the Z rule;
-    max-pooling routes relevance to the first maximal element; activations and Flatten pass it unchanged.
-    The seed at the output is z_t (``spec.output_seed``) on the target.
+    BatchNorm directly after a Dense/Conv is folded into it and explicit zero padding into the next Dense/Conv;
+    the input layers (:func:`input_layers`) get ``spec.rule_for(kind, is_input=True)``, every other Dense/Conv
+    its body rule, every other BatchNorm and Affine the body rule of Dense layers; average pooling uses the Z
+    rule; additions split relevance in proportion to the summands; max-pooling routes relevance to the first
+    tied element, concatenation and routing layers with the ordinary gradient; gates pass all relevance to x;
+    activations and Flatten pass it unchanged. The seed at the output is z_t (``spec.output_seed``) on the
+    target.
+
+    Raises
+    ------
+    ValueError
+        Naming every part LRP cannot explain (:func:`unsupported_parts`), or for a model without Dense/Conv.
     """
-    ops = model_ops(model, fold_batchnorm_layers=True)
-    acts = run_ops(ops, x)
-    weighted = [i for i, op in enumerate(ops) if is_weighted(op)]
-    if not weighted:
+    problems = unsupported_parts(model)
+    if problems:
+        raise ValueError(f"{spec.name}: LRP cannot explain this model: " + "; ".join(problems))
+    graph = model_ops(model, lrp=True)
+    inputs = input_layers(graph)
+    if not inputs:
         raise ValueError("LRP needs a model with at least one Dense/Conv layer")
-    r = output_signal(acts[-1], targets, spec.output_seed)
-    for i in range(len(ops) - 1, -1, -1):
-        op = ops[i]
-        if isinstance(op, LinearMap) and is_weighted(op):
-            r = apply_rule(spec.rule_for(op.kind, i == weighted[0]), acts[i], op, r)
-        elif isinstance(op, LinearMap):
-            r = z_rule(acts[i], op, r)
-        elif isinstance(op, MaxPoolOp):
-            r = route_maxpool(op, acts[i], r)
-    return r.reshape(x.shape)
+    acts = run_ops(graph, x)
+    r = output_signal(acts[graph.output], targets, spec.output_seed)
+    signals = propagate(graph.nodes, acts, {graph.output: r}, lambda n, xs, s: lrp_node(n, xs, s, spec, inputs))
+    return signals.get(INPUT, np.zeros_like(acts[INPUT])).reshape(x.shape)

@@ -31,11 +31,11 @@ gamma, beta, mean, var. A Conv followed by a BatchNorm has ``bias=None`` unless 
   path, a biased second conv, 1x1 stride-2 shortcut conv + BN, Add, ReLU ``b2_out``); GlobalAvgPool; Dense.
 - :func:`ecg_resnet`: (64, 12) -> 4. ZeroPadding (3, 3) before a "valid" Conv1D k=7 stride 2 + BN + ReLU,
   MaxPool1D 2; an identity block and a block with a 1x1 stride-2 shortcut (Conv1D + BN); GlobalAvgPool; Dense.
-- :func:`mobile_cnn`: (8, 8, 3) -> 5. Per-channel Affine (Rescaling/Normalization); stem conv + BN +
+- :func:`mobile_cnn`: (6, 6, 3) -> 5. Per-channel Affine (Rescaling/Normalization); stem conv + BN +
   hard_swish; an inverted-residual block (1x1 expand + BN + ReLU6, depthwise 3x3 + BN + ReLU6, a
   squeeze-excitation gate GlobalAvgPool(keepdims) -> 1x1 conv -> ReLU -> 1x1 conv -> sigmoid -> Multiply,
   1x1 project + BN, Add); a grouped (groups=2) stride-2 conv + SiLU; GlobalAvgPool; Dense.
-- :func:`dense_cnn`: (8, 8, 3) -> 5. conv0 + norm0 (folded) + ReLU; two DenseNet layers BN -> ReLU -> Conv
+- :func:`dense_cnn`: (6, 6, 3) -> 5. conv0 + norm0 (folded) + ReLU; two DenseNet layers BN -> ReLU -> Conv
   (the BatchNorm precedes the conv: an affine layer) with Concatenate; a transition BN -> ReLU -> 1x1 conv ->
   AvgPool 2x2; norm5 -> ReLU ``relu5``; GlobalAvgPool; Dense.
 - :func:`gated_ecg`: (32, 4) -> 3. Branch a: Conv1D + leaky_relu(0.1) + MaxPool1D; branch b: AvgPool1D,
@@ -278,67 +278,67 @@ def ecg_resnet(seed: int = 0) -> Model:
 
 
 def mobile_cnn(seed: int = 0) -> Model:
-    """A MobileNet/EfficientNet-style CNN: rescaling, depthwise and grouped convs, an SE gate; (8, 8, 3) -> 5."""
+    """A MobileNet/EfficientNet-style CNN: rescaling, depthwise and grouped convs, an SE gate; (6, 6, 3) -> 5."""
     rng = np.random.default_rng(seed)
     scale = rng.uniform(0.5, 2.0, size=3)
     shift = rng.normal(0.0, 0.3, size=3)
     layers = (
         Affine(scale, shift, name="rescale"),
-        _conv2d(rng, 3, 8, "stem"),
-        _bn(rng, 8, "stem_bn"),
+        _conv2d(rng, 3, 6, "stem"),
+        _bn(rng, 6, "stem_bn"),
         Activation("hard_swish", name="stem_act"),
-        # inverted residual block with squeeze-excitation: 8x8x8
-        _conv2d(rng, 8, 16, "ir_expand", k=1),
-        _bn(rng, 16, "ir_expand_bn"),
+        # inverted residual block with squeeze-excitation: 6x6x6
+        _conv2d(rng, 6, 12, "ir_expand", k=1),
+        _bn(rng, 12, "ir_expand_bn"),
         Activation("relu6", name="ir_expand_act"),
-        _conv2d(rng, 16, 16, "ir_dw", groups=16),
-        _bn(rng, 16, "ir_dw_bn"),
+        _conv2d(rng, 12, 12, "ir_dw", groups=12),
+        _bn(rng, 12, "ir_dw_bn"),
         Activation("relu6", name="ir_dw_act"),
         GlobalAvgPool(keepdims=True, name="se_pool"),
-        _conv2d(rng, 16, 4, "se_reduce", k=1, bias=True),
+        _conv2d(rng, 12, 4, "se_reduce", k=1, bias=True),
         ReLU(name="se_relu"),
-        _conv2d(rng, 4, 16, "se_expand", k=1, bias=True),
+        _conv2d(rng, 4, 12, "se_expand", k=1, bias=True),
         Activation("sigmoid", name="se_gate"),
         Multiply(name="se_mul", inputs=("ir_dw_act", "se_gate")),
-        _conv2d(rng, 16, 8, "ir_project", k=1),
-        _bn(rng, 8, "ir_project_bn"),
+        _conv2d(rng, 12, 6, "ir_project", k=1),
+        _bn(rng, 6, "ir_project_bn"),
         Add(name="ir_add", inputs=("stem_act", "ir_project_bn")),
-        # grouped convolution: 8x8x8 -> 4x4x12
-        _conv2d(rng, 8, 12, "gconv", strides=(2, 2), groups=2, bias=True),
+        # grouped convolution: 6x6x6 -> 3x3x8
+        _conv2d(rng, 6, 8, "gconv", strides=(2, 2), groups=2, bias=True),
         Activation("silu", name="gconv_act"),
-        GlobalAvgPool(name="avg_pool"),
-        Dense(*_kernel(rng, (12, 5)), name="fc"),
-    )
-    return Model(layers=layers, input_shape=(8, 8, 3), name="mobile_cnn")
-
-
-def dense_cnn(seed: int = 0) -> Model:
-    """A DenseNet-style CNN: BN -> ReLU -> Conv layers, Concatenate, a transition, norm5; (8, 8, 3) -> 5."""
-    rng = np.random.default_rng(seed)
-    layers = (
-        _conv2d(rng, 3, 8, "conv0"),
-        _bn(rng, 8, "norm0"),
-        ReLU(name="relu0"),
-        # dense block: 8 -> 12 -> 16 channels
-        _bn(rng, 8, "l1_norm"),
-        ReLU(name="l1_relu"),
-        _conv2d(rng, 8, 4, "l1_conv"),
-        Concatenate(name="l1_cat", inputs=("relu0", "l1_conv")),
-        _bn(rng, 12, "l2_norm"),
-        ReLU(name="l2_relu"),
-        _conv2d(rng, 12, 4, "l2_conv", bias=True),
-        Concatenate(name="l2_cat", inputs=("l1_cat", "l2_conv")),
-        # transition: 8x8x16 -> 4x4x8
-        _bn(rng, 16, "t_norm"),
-        ReLU(name="t_relu"),
-        _conv2d(rng, 16, 8, "t_conv", k=1),
-        AvgPool2D((2, 2), name="t_pool"),
-        _bn(rng, 8, "norm5"),
-        ReLU(name="relu5"),
         GlobalAvgPool(name="avg_pool"),
         Dense(*_kernel(rng, (8, 5)), name="fc"),
     )
-    return Model(layers=layers, input_shape=(8, 8, 3), name="dense_cnn")
+    return Model(layers=layers, input_shape=(6, 6, 3), name="mobile_cnn")
+
+
+def dense_cnn(seed: int = 0) -> Model:
+    """A DenseNet-style CNN: BN -> ReLU -> Conv layers, Concatenate, a transition, norm5; (6, 6, 3) -> 5."""
+    rng = np.random.default_rng(seed)
+    layers = (
+        _conv2d(rng, 3, 6, "conv0"),
+        _bn(rng, 6, "norm0"),
+        ReLU(name="relu0"),
+        # dense block: 6 -> 9 -> 12 channels
+        _bn(rng, 6, "l1_norm"),
+        ReLU(name="l1_relu"),
+        _conv2d(rng, 6, 3, "l1_conv"),
+        Concatenate(name="l1_cat", inputs=("relu0", "l1_conv")),
+        _bn(rng, 9, "l2_norm"),
+        ReLU(name="l2_relu"),
+        _conv2d(rng, 9, 3, "l2_conv", bias=True),
+        Concatenate(name="l2_cat", inputs=("l1_cat", "l2_conv")),
+        # transition: 6x6x12 -> 3x3x6
+        _bn(rng, 12, "t_norm"),
+        ReLU(name="t_relu"),
+        _conv2d(rng, 12, 6, "t_conv", k=1),
+        AvgPool2D((2, 2), name="t_pool"),
+        _bn(rng, 6, "norm5"),
+        ReLU(name="relu5"),
+        GlobalAvgPool(name="avg_pool"),
+        Dense(*_kernel(rng, (6, 5)), name="fc"),
+    )
+    return Model(layers=layers, input_shape=(6, 6, 3), name="dense_cnn")
 
 
 def gated_ecg(seed: int = 0) -> Model:
