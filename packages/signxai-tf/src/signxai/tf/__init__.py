@@ -8,7 +8,11 @@ from :mod:`signxai.common`.
 >>> relevance = explain(model, x, "lrpsign_epsilon_0_25_std_x")  # doctest: +SKIP
 """
 
-from .explainer import Explainer, explain
+from .keras_compat import check_environment
+
+check_environment()  # ImportError naming every fix when tf.keras is Keras 3 or iNNvestigate 2.1 is missing
+
+from .explainer import Explainer, explain  # noqa: E402
 
 __version__ = "0.1.0"
 

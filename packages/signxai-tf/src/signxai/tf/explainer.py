@@ -17,6 +17,7 @@ from .analyzers import GraphAnalyzer
 from .cam import cam_weights_and_maps, resolve_a_layer, upsample
 from .canonical import inspect_model
 from .gradients import cached_functions, compute_gradient_method
+from .keras_compat import check_model
 from .validation import prepare_input
 
 keras = tf.keras
@@ -58,6 +59,7 @@ class Explainer:
         else:
             spec = parse_method(method, **params)
         self.spec = spec
+        check_model(model)  # a Keras 3 model: ValueError saying how to build / load it through tf.keras
         self.model = model
         self._info = inspect_model(model, strip_softmax)
         if spec.family == "lrp" and self._info.bn_error:

@@ -6,7 +6,7 @@ disables eager execution: it rebuilds the model inside a private :class:`tensorf
 undoes when the graph scope is left:
 
 - Keras swaps the ``__bases__`` of ``Sequential``, ``Functional``, ``Model`` and every layer class it
-  instantiates to their TF1 (v1) variants (``keras.src.utils.version_utils.swap_class``). Left alone, the
+  instantiates to their TF1 (v1) variants (``<keras package>.src.utils.version_utils.swap_class``). Left alone, the
   caller's eager model then fails (``'Sequential' object has no attribute
   '_compile_time_distribution_strategy'``). The bases of every Keras layer class are snapshotted on entry and
   restored on exit.
@@ -25,8 +25,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import tensorflow as tf
-from keras.src import backend as keras_backend
-from keras.src.engine import base_layer, base_layer_v1
+
+from .keras_compat import keras_internals
+
+# keras.src.* on TensorFlow 2.14, tf_keras.src.* with tf-keras (TensorFlow >= 2.16, TF_USE_LEGACY_KERAS=1)
+_KERAS = keras_internals()
+keras_backend = _KERAS.backend
+base_layer = _KERAS.base_layer
+base_layer_v1 = _KERAS.base_layer_v1
 
 __all__ = ["PrivateGraph", "class_bases_snapshot", "restore_class_bases"]
 
