@@ -142,13 +142,40 @@ def test_unsupported_module_with_parameters_is_named():
     explain(model, x, "gradient")  # gradient methods differentiate through it
 
 
-def test_batch_norm_not_after_a_layer_raises_for_lrp():
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 36, 2))
-    model = model.double().eval()
+def _epsilon_step(z: torch.Tensor, relevance: torch.Tensor, epsilon: float) -> torch.Tensor:
+    sign = torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
+    den = z + epsilon * sign
+    return relevance / (den + 1e-7 * (den == 0).to(z.dtype))
+
+
+def test_batch_norm_not_after_a_layer_is_an_affine_layer_for_lrp():
+    """Spec section 8: a BatchNorm after a ReLU is y = s x + t with the body's Dense rule (here epsilon 0.1)."""
+    torch.manual_seed(0)
+    conv, bn, lin = nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Linear(4 * 36, 2)
+    model = nn.Sequential(conv, nn.ReLU(), bn, nn.Flatten(), lin).double().eval()
+    with torch.no_grad():
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.uniform_(-1.5, 1.5)
+        bn.bias.uniform_(-0.5, 0.5)
     x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
-    with pytest.raises(ValueError, match="BatchNorm"):
-        explain(model, x, "lrp_epsilon_0_1")
-    explain(model, x, "gradient")
+    got = explain(model, x, "lrp_epsilon_0_1", target=1)
+    # independent LRP by hand, layer by layer
+    with torch.no_grad():
+        a1 = conv(x)
+        a2 = a1.clamp(min=0)
+        scale = (bn.weight / (bn.running_var + bn.eps).sqrt()).reshape(1, -1, 1, 1)
+        shift = bn.bias.reshape(1, -1, 1, 1) - bn.running_mean.reshape(1, -1, 1, 1) * scale
+        a3 = a2 * scale + shift
+        z = a3.flatten(1) @ lin.weight.T + lin.bias
+        r = torch.zeros_like(z)
+        r[:, 1] = z[:, 1]
+        r3 = (a3.flatten(1) * (_epsilon_step(z, r, 0.1) @ lin.weight)).reshape(a3.shape)
+        r2 = a2 * scale * _epsilon_step(a3, r3, 0.1)
+    xg = x.clone().requires_grad_()
+    zc = conv(xg)
+    (g,) = torch.autograd.grad(zc, xg, _epsilon_step(zc.detach(), r2, 0.1))
+    torch.testing.assert_close(got, x * g, rtol=1e-10, atol=1e-12)
 
 
 def test_explainer_is_reusable_and_matches_explain(image):

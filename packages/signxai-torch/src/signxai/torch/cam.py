@@ -1,14 +1,18 @@
 """Grad-CAM and guided Grad-CAM for images and time series (spec section 5).
 
-A is the output of the chosen convolution after the activation that directly follows it (a ReLU/ELU module or
-function applied to the convolution's output; the convolution's own output when none does). The layer is the last
-convolution called in the forward pass unless ``layer=`` names a module; a named module that is not a convolution
-(e.g. a ReLU) gives its own output as A. w_c = mean over positions of dz_t/dA_c; cam = ReLU(sum_c w_c A_c) / max
+A is, by default, the last feature map of the convolutional part (spec section 8, found by
+:func:`signxai.torch.graph.analyse`: torchvision ResNet ``layer4``'s output, DenseNet the ReLU after ``norm5``,
+MobileNet / EfficientNet the last ``features`` block's output). ``layer=`` names a module instead: a named
+convolution gives its output after the activation that directly follows it (its own output when none does), any
+other named module its own output. w_c = mean over positions of dz_t/dA_c; cam = ReLU(sum_c w_c A_c) / max
 (0 where the max is 0), upsampled to the input's length / size with linear / bilinear interpolation and half-pixel
 centres (``align_corners=False``), repeated over channels.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Union
 
 import torch
 import torch.nn.functional as F
@@ -19,14 +23,21 @@ from .functional import SignalMode
 from .gradients import Forward, output_seed
 from .graph import CONVOLUTIONS, ModelGraph
 
+#: Where Grad-CAM reads A: a named module, or the default call found by :func:`signxai.torch.graph.analyse`.
+CamLayer = Union[torch.nn.Module, tuple[Callable[..., Any], int]]
 
-def cam_layer(spec: MethodSpec, model: torch.nn.Module, graph: ModelGraph) -> tuple[str, torch.nn.Module]:
-    """The Grad-CAM module: ``spec.layer`` by name, else the last convolution called.
+
+def cam_layer(spec: MethodSpec, model: torch.nn.Module, graph: ModelGraph) -> CamLayer:
+    """The Grad-CAM layer: the module named ``spec.layer``, else the default of spec section 8.
+
+    The default is the last feature map of the convolutional part (``graph.cam_call``): walking back from the output
+    over the head (Linear, reshapes, pooling, dropout, element-wise operations without spatial axes), the call where
+    the walk stops (torchvision ResNet: ``layer4``'s output; DenseNet: the ReLU after ``norm5``).
 
     Raises
     ------
     ValueError
-        If the named module does not exist, or the model calls no convolution.
+        If the named module does not exist, or the model has no default layer (naming ``layer=``).
     """
     modules = dict(model.named_modules())
     if spec.layer is not None:
@@ -36,17 +47,26 @@ def cam_layer(spec: MethodSpec, model: torch.nn.Module, graph: ModelGraph) -> tu
                 f"{spec.name}: the model has no layer named {spec.layer!r} (its convolutions: {convs}); "
                 "pass layer= with a module name"
             )
-        return spec.layer, modules[spec.layer]
-    if not graph.convolutions:
-        raise ValueError(f"{spec.name}: the model has no convolution layer for Grad-CAM")
-    name = graph.convolutions[-1]
-    return name, modules[name]
+        return modules[spec.layer]
+    if graph.cam_call is None:
+        raise ValueError(
+            f"{spec.name}: the model has no feature map for Grad-CAM's default layer ({graph.cam_where}); "
+            "pass layer= with a module name"
+        )
+    return graph.cam_call
 
 
 def _activations(
-    forward: Forward, layer: torch.nn.Module, x: torch.Tensor, activations: str
+    forward: Forward, layer: CamLayer, x: torch.Tensor, activations: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward pass returning (logits, A) with gradient enabled."""
+    if not isinstance(layer, torch.nn.Module):
+        mode = SignalMode(activations, capture=layer)  # type: ignore[arg-type]
+        with mode:
+            out = forward(x, mode)
+        if not isinstance(mode.captured, torch.Tensor):
+            raise ValueError("Grad-CAM's default layer was not called in this forward pass")
+        return out, mode.captured
     mode = SignalMode(activations)  # type: ignore[arg-type]
     captured: dict[str, torch.Tensor] = {}
 
@@ -68,7 +88,7 @@ def _activations(
 
 
 def grad_cam(
-    spec: MethodSpec, forward: Forward, layer: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor
+    spec: MethodSpec, forward: Forward, layer: CamLayer, x: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
     """Grad-CAM map of ``x``'s shape, values in [0, 1] (spec section 5)."""
     with torch.enable_grad():
@@ -87,7 +107,7 @@ def grad_cam(
     return cam.expand_as(x).clone()
 
 
-def guided_backprop_of_activations(forward: Forward, layer: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+def guided_backprop_of_activations(forward: Forward, layer: CamLayer, x: torch.Tensor) -> torch.Tensor:
     """Guided backprop of sum(A) per sample (the guided part of guided Grad-CAM)."""
     with torch.enable_grad():
         xg = x.detach().clone().requires_grad_()

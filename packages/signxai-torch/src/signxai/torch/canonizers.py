@@ -32,14 +32,27 @@ def fold_batch_norm(layer: torch.nn.Module, batch_norm: torch.nn.Module) -> tupl
     ValueError
         If the BatchNorm tracks no running statistics (its inference output is not an affine map of its input).
     """
+    scale, shift = batch_norm_affine(batch_norm)
+    weight = layer.weight.detach()
+    bias = layer.bias.detach() if layer.bias is not None else torch.zeros_like(scale)
+    folded_weight = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
+    return folded_weight, bias * scale + shift
+
+
+def batch_norm_affine(batch_norm: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel ``(scale, shift)`` of a BatchNorm at inference: y = scale * x + shift.
+
+    Raises
+    ------
+    ValueError
+        If the BatchNorm tracks no running statistics.
+    """
     if batch_norm.running_mean is None or batch_norm.running_var is None:
         raise ValueError(f"BatchNorm {batch_norm} has no running statistics; it cannot be folded for LRP")
-    weight = layer.weight.detach()
-    bias = layer.bias.detach() if layer.bias is not None else torch.zeros_like(weight[:, 0].flatten())
     scale = (batch_norm.running_var.detach() + batch_norm.eps).rsqrt()
     if batch_norm.weight is not None:
         scale = scale * batch_norm.weight.detach()
-    shift = batch_norm.bias.detach() if batch_norm.bias is not None else torch.zeros_like(scale)
-    folded_weight = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
-    folded_bias = (bias - batch_norm.running_mean.detach()) * scale + shift
-    return folded_weight, folded_bias
+    shift = -batch_norm.running_mean.detach() * scale
+    if batch_norm.bias is not None:
+        shift = shift + batch_norm.bias.detach()
+    return scale, shift

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -17,7 +18,7 @@ from .composites import lrp_composite
 from .functional import SignalMode
 from .gradients import integrated_gradients, noise_gradients, output_seed, target_gradient
 from .graph import ModelGraph, analyse, eval_mode, rank_guard
-from .rules import sign_mu
+from .rules import diagonal_relevance, sign_mu
 from .validation import compute_dtype_device, logits, result_dtype, to_tensor
 
 Target = Union[int, Sequence[int], np.ndarray, torch.Tensor, None]
@@ -138,7 +139,7 @@ class Explainer:
             )
         if base in ("grad_cam", "guided_grad_cam"):
             assert self._graph is not None
-            _, layer = cam_layer(spec, self.model, self._graph)
+            layer = cam_layer(spec, self.model, self._graph)
             cam = grad_cam(spec, self._forward, layer, x, targets)
             if base == "grad_cam":
                 return cam
@@ -155,7 +156,8 @@ class Explainer:
             self._composite = lrp_composite(self.spec, self.model, self._graph)
         with self._composite.context(self.model), torch.enable_grad():
             xg = x.detach().clone().requires_grad_()
-            with SignalMode("pass", z_average=True) as mode:
+            affine = functools.partial(diagonal_relevance, self.spec.rule_for("dense", is_input=False))
+            with SignalMode("pass", source=xg, affine_rule=affine) as mode:
                 out = self._forward(xg, mode)
             (relevance,) = torch.autograd.grad(out, xg, output_seed(out, targets, self.spec.output_seed))
         return relevance

@@ -1,27 +1,101 @@
-"""What a model does, read from one forward pass: layers in call order, BatchNorm neighbours, final softmax.
+"""What a model does, read from one forward pass on one sample (spec section 8).
 
-The analysis runs the model once on a single sample with forward hooks on every leaf module and records, in the
-order the modules are *called* (which need not be the order they were assigned in ``__init__``):
+:func:`analyse` runs the model once on ``x[:1]`` with forward hooks on every module and a recording
+:class:`~signxai.torch.functional.SignalMode` that sees every call of ``forward``. It records, in call order (which
+need not be the order in which modules were assigned in ``__init__``):
 
-- the layers with weights (``nn.Linear`` / ``nn.ConvNd``); the first one is the LRP input layer;
-- for every BatchNorm, the layer with weights whose output it directly consumes (spec section 7: folded for LRP);
-- modules with parameters that no LRP rule covers, and modules called more than once (their hooks would mix the
-  calls);
-- the rank of the input and whether the output comes straight out of a softmax / log-softmax.
+- the layers with weights (``nn.Linear`` / ``nn.ConvNd``, groups included); the LRP input layers are those whose
+  input comes from the model input without passing another layer with weights (an affine map or BatchNorm is never
+  the input layer);
+- for every BatchNorm, the layer with weights it is folded into (its input is that layer's output and that output
+  has no other consumer) or None (then it is an affine layer, spec section 8);
+- every part LRP cannot explain exactly, grouped by kind: modules with parameters no rule covers, layers with
+  weights called more than once, products of input-dependent tensors that are not gates, divisions by them, and
+  operations on input-dependent tensors that spec section 8 does not list;
+- Grad-CAM's default layer: walking back from the output over the head (Linear, reshapes, pooling, dropout, and
+  element-wise operations whose output has no spatial axes), the call where the walk stops; its output is A.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch.utils._pytree import tree_leaves
 
-from .functional import SignalMode
+from .activations import ACTIVATIONS, GATES, OUTPUT_SQUASHERS
+from .arithmetic import ARITHMETIC, DIVS, MULS, operands
+from .functional import GATE_VIEWS, SignalMode
+from .pooling import AVERAGES, MAX_POOLS
 from .rules import WEIGHTED_LAYERS
 
 BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
 CONVOLUTIONS = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+
+#: Calls of layers with weights (their weights must belong to a module of WEIGHTED_LAYERS).
+WEIGHTED_CALLS = frozenset({F.linear, F.conv1d, F.conv2d, F.conv3d})
+#: Routing: shape-only operations, concatenation, split, padding, upsampling by repetition (spec section 8).
+ROUTING = GATE_VIEWS | frozenset(
+    {
+        torch.Tensor.unflatten,
+        torch.Tensor.t,
+        torch.Tensor.clone,
+        torch.clone,
+        torch.Tensor.narrow,
+        torch.narrow,
+        torch.Tensor.split,
+        torch.split,
+        torch.Tensor.chunk,
+        torch.chunk,
+        torch.Tensor.unbind,
+        torch.unbind,
+        torch.cat,
+        torch.concat,
+        torch.concatenate,
+        torch.stack,
+        torch.Tensor.movedim,
+        torch.movedim,
+        torch.Tensor.to,
+        torch.Tensor.type_as,
+        torch.Tensor.float,
+        torch.Tensor.double,
+        torch.Tensor.repeat,
+        torch.Tensor.repeat_interleave,
+        torch.repeat_interleave,
+        torch.Tensor.detach,
+        F.pad,
+        F.dropout,
+        F.dropout1d,
+        F.dropout2d,
+        F.dropout3d,
+        F.alpha_dropout,
+        F.feature_alpha_dropout,
+        torch.zeros_like,
+        torch.ones_like,
+        torch.empty_like,
+        torch.full_like,
+    }
+)
+_DROPOUTS = frozenset({F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout})
+_HEAD = ROUTING | MAX_POOLS | AVERAGES | OUTPUT_SQUASHERS | {F.linear, torch.amax, torch.Tensor.amax}
+_ELEMENTWISE = ACTIVATIONS | ARITHMETIC | {F.batch_norm}
+
+#: What to do about each kind of unsupported part (the groups of the LRP error).
+ADVICE = {
+    "modules with parameters that no LRP rule covers": "LRP supports nn.Linear, nn.Conv1d/2d/3d and BatchNorm",
+    "layers with weights called more than once (weight sharing)": "give each call its own layer",
+    "BatchNorms without running statistics": "use track_running_stats=True",
+    "products of two input-dependent tensors that are not gates": "only x * sigmoid/hardsigmoid/softmax(...) is a gate",
+    "divisions by an input-dependent tensor": "divide by constants only",
+    "weights used outside nn.Linear / nn.ConvNd modules": "compute them in an nn.Linear / nn.ConvNd module",
+    "operations on input-dependent tensors that spec section 8 does not cover": "see spec section 8",
+}
+_OTHER = "operations on input-dependent tensors that spec section 8 does not cover"
 
 
 @dataclass
@@ -34,22 +108,42 @@ class ModelGraph:
         Names of the leaf modules in call order (first call).
     weighted : list of str
         Names of the layers with weights in call order.
+    input_layers : set of str
+        The layers with weights that get the LRP input-layer rule.
     batch_norms : dict of str to str or None
-        BatchNorm name -> the layer with weights it directly follows (None when it follows anything else).
-    unsupported : list of str
-        Modules with parameters that are neither a layer with weights nor a BatchNorm, as ``name (Type)``.
-    reused : list of str
-        Modules called more than once in one forward pass.
+        BatchNorm name -> the layer with weights it is folded into, or None (an affine layer for LRP).
+    unsupported : dict of str to list of str
+        What LRP cannot explain, kind (a key of :data:`ADVICE`) -> the parts (module names, calls).
     convolutions : list of str
-        Names of the called convolutions in call order (Grad-CAM's default layer is the last one).
+        Names of the called convolutions in call order.
+    cam_call : (callable, int) or None
+        Grad-CAM's default A: the output of the ``index``-th call (1-based) of the function.
+    cam_where : str
+        That call in words (for messages), or why there is none.
     """
 
     called: list[str] = field(default_factory=list)
     weighted: list[str] = field(default_factory=list)
+    input_layers: set[str] = field(default_factory=set)
     batch_norms: dict[str, str | None] = field(default_factory=dict)
-    unsupported: list[str] = field(default_factory=list)
-    reused: list[str] = field(default_factory=list)
+    unsupported: dict[str, list[str]] = field(default_factory=dict)
     convolutions: list[str] = field(default_factory=list)
+    cam_call: tuple[Callable[..., Any], int] | None = None
+    cam_where: str = ""
+
+    def lrp_problems(self) -> str | None:
+        """One message naming every part LRP cannot explain, grouped by kind with advice, or None."""
+        if not self.unsupported:
+            return None
+        parts = []
+        for kind, names in self.unsupported.items():
+            shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+            parts.append(f"{kind} ({len(names)}): {shown} [{ADVICE[kind]}]")
+        return (
+            "LRP cannot explain this model exactly (spec section 8): "
+            + "; ".join(parts)
+            + ". Gradient methods and Grad-CAM work on any differentiable model."
+        )
 
 
 @contextmanager
@@ -87,8 +181,112 @@ def rank_guard(model: torch.nn.Module):
             handle.remove()
 
 
+def _func_name(func: Callable[..., Any]) -> str:
+    name = getattr(func, "__name__", repr(func))
+    return f"{name}()"
+
+
+@dataclass
+class _Call:
+    func: Callable[..., Any]
+    index: int
+    inputs: list[torch.Tensor]
+    output: torch.Tensor
+    where: str
+    previous: dict[int, _Call | None]  # id(input) -> its producer when this call ran (in-place calls reuse ids)
+
+
+class _Recorder(SignalMode):
+    """A gradient-mode SignalMode that records every call producing a floating tensor (see :func:`analyse`)."""
+
+    def __init__(self, source: torch.Tensor, stack: list[str], weights: set[int], bn_tensors: set[int]) -> None:
+        super().__init__("gradient", source=source)
+        self.stack = stack
+        self.weights = weights
+        self.bn_tensors = bn_tensors
+        self.counts: dict[Any, int] = defaultdict(int)
+        self.producer: dict[int, _Call] = {}
+        self.consumers: dict[int, int] = defaultdict(int)
+        self.raw: dict[int, torch.Tensor] = {id(source): source}
+        self.problems: dict[str, list[str]] = defaultdict(list)
+        self.skip_modules: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = super().__torch_function__(func, types, args, kwargs)
+        outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor) and t.is_floating_point()]
+        if outs:
+            self._record(func, args, kwargs, outs)
+        return out
+
+    def _record(self, func: Callable[..., Any], args: tuple, kwargs: dict, outs: list[torch.Tensor]) -> None:
+        inputs = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        self.counts[func] += 1
+        where = self.stack[-1] if self.stack else "<model>"
+        previous = {id(t): self.producer.get(id(t)) for t in inputs}
+        call = _Call(func, self.counts[func], inputs, outs[0], where, previous)
+        for t in inputs:
+            self.consumers[id(t)] += 1
+        raw = func not in WEIGHTED_CALLS and any(self.raw.get(id(t)) is t for t in inputs)
+        for o in outs:
+            self.producer[id(o)] = call
+            if raw:
+                self.raw[id(o)] = o
+        if any(self.depends(t) for t in inputs) and where not in self.skip_modules:
+            self._check(func, args, kwargs, where)
+
+    def _problem(self, kind: str, part: str) -> None:
+        if part not in self.problems[kind]:
+            self.problems[kind].append(part)
+
+    def _check(self, func: Callable[..., Any], args: tuple, kwargs: dict, where: str) -> None:
+        """Note what LRP cannot do with this call on an input-dependent tensor."""
+        if func in ACTIVATIONS or func in MAX_POOLS or func in AVERAGES or func in OUTPUT_SQUASHERS or func in GATES:
+            return
+        if func in ROUTING or func in {torch.amax, torch.Tensor.amax}:
+            if func is F.pad and kwargs.get("mode", args[2] if len(args) > 2 else "constant") != "constant":
+                self._problem(_OTHER, f"non-zero pad in {where}")
+            return
+        if func is F.interpolate:
+            mode = kwargs.get("mode", args[3] if len(args) > 3 else "nearest")
+            if mode != "nearest":
+                self._problem(_OTHER, f"interpolate(mode={mode!r}) in {where}")
+            return
+        if func in ARITHMETIC:
+            first, second = operands(func, args, kwargs)
+            if func in MULS and self.depends(first) and self.depends(second):
+                if not (self.is_gate(first) or self.is_gate(second)):
+                    self._problem("products of two input-dependent tensors that are not gates", where)
+            elif func in DIVS and self.depends(second):
+                self._problem("divisions by an input-dependent tensor", where)
+            return
+        if func in WEIGHTED_CALLS:
+            weight = args[1] if len(args) > 1 else kwargs.get("weight")
+            if id(weight) not in self.weights:
+                self._problem("weights used outside nn.Linear / nn.ConvNd modules", f"{_func_name(func)} in {where}")
+            return
+        if func is F.batch_norm:
+            if not any(id(t) in self.bn_tensors for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)):
+                self._problem("modules with parameters that no LRP rule covers", f"functional batch_norm in {where}")
+            return
+        self._problem(_OTHER, f"{_func_name(func)} in {where}")
+
+    def cam_walk(self, output: torch.Tensor) -> tuple[tuple[Callable[..., Any], int] | None, str]:
+        """Grad-CAM's default A (see the module docstring): ((func, index), description) or (None, reason)."""
+        call = self.producer.get(id(output))
+        while call is not None:
+            head = call.func in _HEAD or (call.func in _ELEMENTWISE and call.output.ndim <= 2)
+            if not head:
+                if call.output.ndim < 3:
+                    return None, f"{_func_name(call.func)} in {call.where} has no spatial axes"
+                return (call.func, call.index), f"the output of {_func_name(call.func)} in {call.where}"
+            following = [x for x in call.inputs if self.depends(x)]
+            call = call.previous[id(following[0])] if following else None
+        return None, "the walk back from the output over the head reached the input"
+
+
 def analyse(model: torch.nn.Module, x: torch.Tensor) -> ModelGraph:
-    """Run ``model`` once on ``x[:1]`` (no gradient) and describe it (see the module docstring).
+    """Run ``model`` once on ``x[:1]`` and describe it (see the module docstring).
 
     Parameters
     ----------
@@ -103,37 +301,74 @@ def analyse(model: torch.nn.Module, x: torch.Tensor) -> ModelGraph:
     """
     graph = ModelGraph()
     names = {id(m): name for name, m in model.named_modules()}
+    modules = dict(model.named_modules())
+    weights = {id(m.weight) for m in model.modules() if isinstance(m, WEIGHTED_LAYERS)}
+    bn_tensors = {
+        id(t)
+        for m in model.modules()
+        if isinstance(m, BATCH_NORMS)
+        for t in (m.weight, m.running_mean)
+        if t is not None
+    }
+    stack: list[str] = []
+    counts: dict[str, int] = defaultdict(int)
     outputs: dict[int, tuple[str, torch.Tensor]] = {}  # id(weighted layer output) -> (name, output kept alive)
-    counts: dict[str, int] = {}
+    bn_inputs: dict[str, torch.Tensor] = {}
+    source = x[:1].detach().clone().requires_grad_()
+    recorder = _Recorder(source, stack, weights, bn_tensors)
+
+    unsupported = []
+    for name, module in model.named_modules():
+        if isinstance(module, (*WEIGHTED_LAYERS, *BATCH_NORMS)):
+            if isinstance(module, BATCH_NORMS) and (module.running_mean is None or module.running_var is None):
+                recorder._problem("BatchNorms without running statistics", name)
+            continue
+        if any(True for _ in module.parameters(recurse=False)):
+            unsupported.append(f"{name or '<model>'} ({type(module).__name__})")
+            recorder.skip_modules.update(n for n in modules if n == name or n.startswith(f"{name}.") or not name)
+
+    def pre_hook(module: torch.nn.Module, inputs: tuple) -> None:
+        stack.append(names[id(module)] or "<model>")
 
     def hook(module: torch.nn.Module, inputs: tuple, output: object) -> None:
+        stack.pop()
+        if list(module.children()):
+            return
         name = names[id(module)]
-        counts[name] = counts.get(name, 0) + 1
+        counts[name] += 1
         if counts[name] > 1:
-            if name not in graph.reused:
-                graph.reused.append(name)
+            if isinstance(module, (*WEIGHTED_LAYERS, *BATCH_NORMS)):
+                recorder._problem("layers with weights called more than once (weight sharing)", name)
             return
         graph.called.append(name)
+        first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
         if isinstance(module, WEIGHTED_LAYERS):
             graph.weighted.append(name)
             if isinstance(module, CONVOLUTIONS):
                 graph.convolutions.append(name)
+            if first is not None and recorder.raw.get(id(first)) is first:
+                graph.input_layers.add(name)
             if isinstance(output, torch.Tensor):
                 outputs[id(output)] = (name, output)
-        elif isinstance(module, BATCH_NORMS):
-            source = outputs.get(id(inputs[0])) if inputs else None
-            graph.batch_norms[name] = source[0] if source is not None and source[1] is inputs[0] else None
+        elif isinstance(module, BATCH_NORMS) and first is not None:
+            source_layer = outputs.get(id(first))
+            graph.batch_norms[name] = source_layer[0] if source_layer is not None and source_layer[1] is first else None
+            bn_inputs[name] = first
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+    handles = [m.register_forward_pre_hook(pre_hook) for m in model.modules()]
+    handles += [m.register_forward_hook(hook) for m in model.modules()]
     try:
-        with torch.no_grad(), rank_guard(model), SignalMode("gradient"):
-            model(x[:1])
+        with torch.enable_grad(), rank_guard(model), recorder:
+            output = model(source)
     finally:
         for handle in handles:
             handle.remove()
-    for name, module in model.named_modules():
-        if isinstance(module, (*WEIGHTED_LAYERS, *BATCH_NORMS)):
-            continue
-        if any(True for _ in module.parameters(recurse=False)):
-            graph.unsupported.append(f"{name or '<model>'} ({type(module).__name__})")
+    for bn, layer in graph.batch_norms.items():
+        if layer is not None and recorder.consumers[id(bn_inputs[bn])] > 1:
+            graph.batch_norms[bn] = None  # the layer's output has another consumer: the BatchNorm is an affine map
+    if unsupported:
+        recorder.problems["modules with parameters that no LRP rule covers"][:0] = unsupported
+    graph.unsupported = {kind: parts for kind, parts in recorder.problems.items() if parts}
+    if isinstance(output, torch.Tensor):
+        graph.cam_call, graph.cam_where = recorder.cam_walk(output)
     return graph

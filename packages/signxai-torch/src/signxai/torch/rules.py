@@ -24,7 +24,7 @@ from zennit.core import BasicHook, Hook
 from signxai.common.signs import SAFE_DIVISION_EPS
 from signxai.common.spec import RuleSpec
 
-from .canonizers import fold_batch_norm
+from .canonizers import batch_norm_affine, fold_batch_norm
 from .functional import current_mode
 
 #: Zennit >= 1.0 registers hooks with keyword arguments: ``pre_forward(module, args, kwargs)`` returning
@@ -46,9 +46,15 @@ def sign_mu(x: torch.Tensor, mu: float = 0.0) -> torch.Tensor:
 
 
 def apply_layer(
-    module: torch.nn.Module, a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    module: torch.nn.Module | None, a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
 ) -> torch.Tensor:
-    """The linear map of ``module`` (Linear or convolution, zero padding) with the given weight and bias."""
+    """The linear map of ``module`` (Linear or convolution, zero padding) with the given weight and bias.
+
+    ``module=None`` is the per-element (diagonal) map ``a * weight + bias`` of an affine layer (``weight`` and
+    ``bias`` broadcast against ``a``).
+    """
+    if module is None:
+        return a * weight if bias is None else a * weight + bias
     if isinstance(module, torch.nn.Linear):
         return F.linear(a, weight, bias)
     return module._conv_forward(a, weight, bias)  # Conv1d/2d/3d: stride, padding, dilation, groups, padding_mode
@@ -117,7 +123,7 @@ class SpecRule(BasicHook):
 
 def layer_relevance(
     rule: RuleSpec,
-    module: torch.nn.Module,
+    module: torch.nn.Module | None,
     a: torch.Tensor,
     relevance: torch.Tensor,
     weight: torch.Tensor,
@@ -130,8 +136,8 @@ def layer_relevance(
     ----------
     rule : RuleSpec
         The rule.
-    module : torch.nn.Module
-        The Linear / convolution layer (its geometry).
+    module : torch.nn.Module or None
+        The Linear / convolution layer (its geometry), or None for a per-element affine map.
     a : torch.Tensor
         Layer input.
     relevance : torch.Tensor
@@ -184,7 +190,7 @@ def layer_relevance(
 
 
 def _redistribute(
-    module: torch.nn.Module,
+    module: torch.nn.Module | None,
     terms: Sequence[_Term],
     relevance: torch.Tensor,
     epsilon: float | torch.Tensor = 0.0,
@@ -210,3 +216,36 @@ def _redistribute(
         out = part if out is None else out + part
     assert out is not None
     return out
+
+
+def diagonal_relevance(
+    rule: RuleSpec, a: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor | None, relevance: torch.Tensor
+) -> torch.Tensor:
+    """Relevance of the input of the per-element affine map y = scale * a + shift under ``rule`` (spec section 8).
+
+    The map is a layer with weights whose weight matrix is diagonal; ``scale`` and ``shift`` broadcast against ``a``
+    (``relevance`` has ``a``'s shape).
+    """
+    with torch.enable_grad():
+        bias = None if shift is None else shift.detach()
+        return layer_relevance(rule, None, a.detach(), relevance, scale.detach(), bias)
+
+
+class AffineRule(SpecRule):
+    """The body's Dense rule on a BatchNorm that is not folded: the affine map y = s * x + t (spec section 8)."""
+
+    def copy(self) -> AffineRule:
+        """A fresh hook with the same rule."""
+        return type(self)(self.rule)
+
+    def backward(self, module: torch.nn.Module, grad_input: Sequence[Any], grad_output: Sequence[Any]) -> tuple:
+        """Relevance of the BatchNorm input from the relevance at its output."""
+        a = self.stored_tensors["input"][0].detach()
+        scale, shift = batch_norm_affine(module)
+        shape = (-1,) + (1,) * (a.ndim - 2)
+        padding = self.stored_tensors.get("padding")
+        with torch.enable_grad():
+            relevance = layer_relevance(
+                self.rule, None, a, grad_output[0], scale.reshape(shape), shift.reshape(shape), padding
+            )
+        return tuple(relevance if g is not None and g.shape == relevance.shape else None for g in grad_input)

@@ -2,8 +2,8 @@
 
 Every problem with the caller's input or model is a ``ValueError`` that names it: NaN/inf values, a missing batch
 axis, an input rank the first layer cannot take, an output that is not (batch, classes), and a model whose output
-comes straight out of a softmax / log-softmax (allowed only with ``strip_softmax=True``, which then reads the logits
-feeding that softmax, without modifying the model). Unbatched inputs to convolutions are caught by
+comes straight out of a softmax / log-softmax / sigmoid (allowed only with ``strip_softmax=True``, which then reads
+the logits feeding it, without modifying the model). Unbatched inputs to convolutions are caught by
 :func:`signxai.torch.graph.rank_guard`.
 """
 
@@ -74,7 +74,7 @@ def logits(output: object, mode: SignalMode, batch: int, strip_softmax: bool) ->
     Raises
     ------
     ValueError
-        For an output that is not a (batch, classes) tensor, or one that comes out of a softmax / log-softmax
+        For an output that is not a (batch, classes) tensor, or one that comes out of a softmax / log-softmax / sigmoid
         unless ``strip_softmax``.
     """
     if not isinstance(output, torch.Tensor):
@@ -83,8 +83,8 @@ def logits(output: object, mode: SignalMode, batch: int, strip_softmax: bool) ->
     if entry is not None and entry[0] is output:
         if not strip_softmax:
             raise ValueError(
-                "the model ends with a softmax / log-softmax; explanations need the logits: remove it or pass "
-                "strip_softmax=True (the model is not modified)"
+                "the model ends with a softmax / log-softmax / sigmoid; explanations need the logits: remove it or "
+                "pass strip_softmax=True (the model is not modified)"
             )
         output = entry[1]
     if output.ndim != 2 or output.shape[0] != batch:
