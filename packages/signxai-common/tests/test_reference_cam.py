@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from signxai.common import parse_method
 from signxai.common.reference import explain, forward, zoo
 from signxai.common.reference import layers as L
-from signxai.common.reference.cam import interpolation_matrix, upsample
+from signxai.common.reference.cam import cam_layer, interpolation_matrix, upsample
+from signxai.common.reference.forward import forward_all
 
 
 def test_half_pixel_interpolation_matrices():
@@ -120,3 +122,68 @@ def test_guided_grad_cam_is_guided_backprop_of_sum_a_times_cam():
     assert np.all(z_t > 0)
     gb = explain(summed, x, "guided_backprop", target=0) / z_t[:, None, None, None]
     np.testing.assert_allclose(explain(model, x, "guided_grad_cam"), gb * cam, rtol=1e-10, atol=1e-14)
+
+
+DEFAULT_LAYERS = {
+    "image_cnn": "re_lu_2",  # the ReLU after block5_conv3, as before
+    "timeseries_cnn": "re_lu_1",
+    "pooling_cnn": "re_lu",
+    "residual_cnn": "b2_out",  # the ReLU after the last residual Add
+    "ecg_resnet": "b2_out",
+    "mobile_cnn": "gconv_act",
+    "dense_cnn": "relu5",  # the ReLU after norm5 (DenseNet)
+    "gated_ecg": "out_act",  # the softplus before Flatten
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_LAYERS))
+def test_default_layer_walks_back_over_the_head(name):
+    model = {**zoo.MODELS, **zoo.DAG_MODELS}[name]()
+    kind = "grad_cam_timeseries" if len(model.input_shape) == 2 else "grad_cam"
+    assert cam_layer(model, parse_method(kind)) == DEFAULT_LAYERS[name]
+    x = zoo.sample_inputs(model, 2)
+    np.testing.assert_array_equal(explain(model, x, kind), explain(model, x, kind, layer=DEFAULT_LAYERS[name]))
+
+
+def test_dag_grad_cam_equals_an_independent_computation_from_the_head_weights():
+    # residual_cnn: A = b2_out (2x2x12) -> GlobalAvgPool -> fc, so dz_t/dA_c = w_ct / 4 at every position
+    model = zoo.residual_cnn()
+    x = zoo.sample_inputs(model, 2)
+    a = forward_all(model, x)["b2_out"]
+    w = model.layers[-1].weight
+    targets = np.argmax(forward(model, x), axis=1)
+    for i, t in enumerate(targets):
+        cam = np.maximum((a[i] * w[:, t] / 4).sum(axis=-1), 0.0)
+        cam = upsample((cam / cam.max())[None], (8, 8))[0]
+        np.testing.assert_allclose(explain(model, x[i : i + 1], "grad_cam")[0, ..., 1], cam, rtol=1e-12)
+
+
+def test_layer_may_name_any_layer_of_a_dag():
+    model = zoo.residual_cnn()
+    x = zoo.sample_inputs(model, 2)
+    for layer in ("b1_add", "b1_out", "pool1", "b2_proj_bn"):
+        cam = explain(model, x, "grad_cam", layer=layer)
+        assert cam.shape == x.shape and np.all(np.isfinite(cam)) and cam.max() <= 1
+    # a named convolution followed only by its activation gives the activation's output (as block5_conv3 does)
+    gated = zoo.gated_ecg()
+    assert cam_layer(gated, parse_method("grad_cam_timeseries", layer="c4")) == "c4_act"
+    assert cam_layer(gated, parse_method("grad_cam_timeseries", layer="cat")) == "cat"
+
+
+def test_no_spatial_feature_map_is_an_error_naming_layer():
+    rng = np.random.default_rng(0)
+    dense = L.Model((L.Dense(rng.normal(size=(4, 3)), None), L.ReLU(), L.Dense(rng.normal(size=(3, 2)), None)), (4,))
+    with pytest.raises(ValueError, match="layer="):
+        explain(dense, rng.normal(size=(1, 4)), "grad_cam_timeseries")
+    summed = L.Model(
+        (
+            L.Flatten(name="flat"),
+            L.Dense(rng.normal(size=(8, 3)), None, name="p", inputs=("flat",)),
+            L.Dense(rng.normal(size=(8, 3)), None, name="q", inputs=("flat",)),
+            L.Add(name="add", inputs=("p", "q")),
+            L.Dense(rng.normal(size=(3, 2)), None, name="out"),
+        ),
+        (4, 2),
+    )
+    with pytest.raises(ValueError, match="'add'.*layer="):
+        explain(summed, rng.normal(size=(1, 4, 2)), "grad_cam_timeseries")
