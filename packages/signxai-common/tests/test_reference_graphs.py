@@ -352,3 +352,10 @@ def test_the_input_affine_gets_the_dense_body_rule_not_the_input_rule():
     # lrpsign_z: SIGN at the Dense (the input layer), then the Z rule (the Dense body rule) on the Affine
     r_y = np.where(y >= 0, 1.0, -1.0) * w[:, 0] * (forward(model, x)[0, 0] / (y @ w[:, 0]))
     np.testing.assert_allclose(explain(model, x, "lrpsign_z", target=0)[0], scale * x[0] * r_y / y, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "sigmoid"])
+def test_a_final_softmax_or_sigmoid_is_an_error(fn):
+    model = L.Model((L.Dense(np.ones((2, 3)), None), L.Activation(fn, name="probabilities")), input_shape=(2,))
+    with pytest.raises(ValueError, match="'probabilities' is a " + fn):
+        explain(model, np.ones((1, 2)), "gradient")

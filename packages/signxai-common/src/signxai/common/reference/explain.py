@@ -14,7 +14,7 @@ from ..targets import check_input, resolve_targets
 from . import gradients
 from .cam import grad_cam
 from .forward import forward
-from .layers import Model
+from .layers import Activation, Model
 from .lrp import lrp
 from .ops import model_ops
 
@@ -53,6 +53,7 @@ def explain(
     else:
         spec = parse_method(method, **params)
     check_input(x)
+    _check_logits(model)
     x = np.array(x, dtype=np.float64)  # a private copy
     if x.shape[1:] != tuple(model.input_shape):
         raise ValueError(f"input sample shape {x.shape[1:]} does not match the model's {tuple(model.input_shape)}")
@@ -80,6 +81,16 @@ def explain(
     else:
         raise ValueError(f"the reference does not know the base method {base!r}")
     return np.asarray(apply_modifiers(out, x, spec.modifiers), dtype=np.float64)
+
+
+def _check_logits(model: Model) -> None:
+    """The output must be logits (spec section 8): a final softmax or sigmoid is an error."""
+    last = model.layers[-1] if model.layers else None
+    if isinstance(last, Activation) and last.fn in ("softmax", "sigmoid"):
+        raise ValueError(
+            f"the model's output must be logits, but its last layer {last.name!r} is a {last.fn}: "
+            "describe the model without that layer"
+        )
 
 
 def _int(value: int | None, name: str) -> int:

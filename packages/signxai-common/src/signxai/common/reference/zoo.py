@@ -18,8 +18,8 @@ with the same padding pattern is equal up to rounding, and a max over such ties 
 - :func:`pooling_cnn`: (8, 8, 3) -> 3 logits. Conv 3x3 "same" + BatchNorm (non-trivial gamma/beta/mean/var)
   + ELU; AvgPool 2x2; Conv 3x3 "same" + ReLU; GlobalAvgPool; Dense.
 - :func:`unfoldable_bn_cnn`: ``pooling_cnn`` with its BatchNorm after an activation (after the ELU, or after
-  the ReLU), where LRP cannot fold it; not in :data:`MODELS` (gradient methods differentiate through it, LRP
-  refuses it).
+  the ReLU), where LRP cannot fold it; not in :data:`MODELS` (LRP treats that BatchNorm as an affine layer under
+  the Dense body rule, spec section 8).
 
 DAG models (spec section 8), in :data:`DAG_MODELS`; together they hold every layer type of :mod:`.layers`.
 Weights are drawn layer by layer in ``Model.layers`` order: a Dense/Conv draws its kernel (He-scaled over its
@@ -43,6 +43,13 @@ gamma, beta, mean, var. A Conv followed by a BatchNorm has ``bias=None`` unless 
   GELU + MaxPool1D; UpSampling 2; Conv1D + SELU; a hard_sigmoid gate; softplus; Flatten; Dense.
 
 :func:`bias_free` zeroes every bias, BatchNorm beta and mean and Affine shift (for conservation tests).
+
+Max-pooling in the DAG models: ``gated_ecg`` pools continuous values (no ties at :func:`sample_inputs`; the
+smallest gap between a window's two largest values is above 1e-4 * s). ``residual_cnn`` and ``ecg_resnet`` pool
+ReLU outputs, as ResNets do, so windows whose pre-activations are all negative hold exact ties at 0 (about 6 %
+and 33 % of the windows at ``sample_inputs(model, 2)``): deliberately, those exercise the tie rule of spec
+section 1 (deconvnet and the Flat / W^2 body rules send a signal through them); their other windows have gaps
+above 5e-4 * s.
 """
 
 from __future__ import annotations
