@@ -9,9 +9,10 @@ import pytest
 from signxai.common import list_methods, parse_method, required_keywords
 from signxai.common.reference import explain, forward, zoo
 from signxai.common.reference import layers as L
+from signxai.common.reference.forward import forward_all
 from signxai.common.reference.linear import conv_map
 from signxai.common.reference.lrp import add_rule, input_layers
-from signxai.common.reference.ops import model_ops
+from signxai.common.reference.ops import model_ops, run_ops
 
 DAG = sorted(zoo.DAG_MODELS)
 KEYWORDS = {"mu": 0.5, "low": -1.0, "high": 1.0}
@@ -359,3 +360,28 @@ def test_a_final_softmax_or_sigmoid_is_an_error(fn):
     model = L.Model((L.Dense(np.ones((2, 3)), None), L.Activation(fn, name="probabilities")), input_shape=(2,))
     with pytest.raises(ValueError, match="'probabilities' is a " + fn):
         explain(model, np.ones((1, 2)), "gradient")
+
+
+def test_a_gate_of_shape_channels_broadcasts_over_the_positions_of_each_sample():
+    # g (C,) from a Dense head gates x (T, C), as a squeeze-excitation with a Dense excitation does
+    rng = np.random.default_rng(9)
+    model = L.Model(
+        (
+            L.Conv1D(rng.normal(size=(3, 2, 4)), rng.normal(size=4), padding="same", name="x"),
+            L.GlobalAvgPool(name="pool"),
+            L.Dense(rng.normal(size=(4, 4)), None, name="excite"),
+            L.Activation("sigmoid", name="g"),
+            L.Multiply(name="m", inputs=("x", "g")),
+            L.Flatten(),
+            L.Dense(rng.normal(size=(20, 2)), None, name="out"),
+        ),
+        input_shape=(5, 2),
+    )
+    x = rng.normal(size=(3, 5, 2))
+    graph = model_ops(model)
+    np.testing.assert_allclose(run_ops(graph, x)[graph.output], forward(model, x), atol=1e-13)
+    acts = forward_all(model, x)
+    np.testing.assert_allclose(acts["m"], acts["x"] * acts["g"][:, None, :], atol=1e-15)
+    np.testing.assert_allclose(
+        explain(model, x[:1], "gradient", target=1), batched_finite_difference(model, x[:1], 1), atol=1e-8
+    )

@@ -162,7 +162,8 @@ def apply_layer(layer: Layer, *xs: np.ndarray) -> np.ndarray:
     if isinstance(layer, Concatenate):
         return np.concatenate(xs, axis=-1)
     if isinstance(layer, Multiply):
-        return xs[0] * xs[1]
+        g = xs[1]  # broadcast per sample: (n, C) against (n, H, W, C) becomes (n, 1, 1, C)
+        return xs[0] * g.reshape(g.shape[0], *(1,) * (xs[0].ndim - g.ndim), *g.shape[1:])
     raise ValueError(f"unsupported layer type {type(layer).__name__}")
 
 
