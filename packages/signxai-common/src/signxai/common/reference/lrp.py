@@ -158,7 +158,7 @@ def input_layers(graph: Graph) -> set[str]:
 
 
 def unsupported_parts(model: Model) -> list[str]:
-    """Every part of ``model`` that LRP cannot explain (spec section 8), one line each; empty when fine.
+    """Every part of ``model`` that LRP cannot explain (spec section 8), grouped by kind; empty when fine.
 
     A Multiply must be a gate ``x * g`` with ``g`` the output of an Activation in :data:`~.layers.GATE_FUNCTIONS`;
     a softmax Activation may only be such a gate.
@@ -166,7 +166,7 @@ def unsupported_parts(model: Model) -> list[str]:
     by_id = layers_by_id(model)
     wiring = resolved_inputs(model)
     gates: set[str] = set()
-    problems = []
+    products = []
     for lid, layer in by_id.items():
         if isinstance(layer, Multiply):
             g = by_id.get(wiring[lid][-1])
@@ -174,17 +174,21 @@ def unsupported_parts(model: Model) -> list[str]:
                 gates.add(lid)
             else:
                 what = "the model input" if g is None else f"{type(g).__name__} {g.name!r}"
-                problems.append(
-                    f"Multiply {layer.name!r}: its second input ({what}) is not a gate (an Activation with fn in "
-                    f"{GATE_FUNCTIONS}); LRP supports only gates x * g"
-                )
+                products.append(f"{layer.name!r} (second input: {what})")
+    softmaxes = []
     for lid, layer in by_id.items():
         if isinstance(layer, Activation) and layer.fn == "softmax":
             uses = [n for n, ins in wiring.items() if lid in ins]
             if not uses or any(n not in gates or wiring[n][0] == lid for n in uses):
-                problems.append(
-                    f"Activation {layer.name!r}: a softmax inside the network may only gate a Multiply for LRP"
-                )
+                softmaxes.append(repr(layer.name))
+    problems = []
+    if products:
+        problems.append(
+            f"Multiply layers that are not gates x * g (g a {'/'.join(GATE_FUNCTIONS)} Activation): "
+            + ", ".join(products)
+        )
+    if softmaxes:
+        problems.append("softmax Activations used other than as the gate of a Multiply: " + ", ".join(softmaxes))
     return problems
 
 
@@ -234,7 +238,11 @@ def lrp(model: Model, x: np.ndarray, spec: MethodSpec, targets: np.ndarray) -> n
     """
     problems = unsupported_parts(model)
     if problems:
-        raise ValueError(f"{spec.name}: LRP cannot explain this model: " + "; ".join(problems))
+        raise ValueError(
+            f"{spec.name}: LRP cannot explain this model: "
+            + "; ".join(problems)
+            + ". Gradient methods and Grad-CAM work on it; LRP needs every product to be such a gate"
+        )
     graph = model_ops(model, lrp=True)
     inputs = input_layers(graph)
     if not inputs:
