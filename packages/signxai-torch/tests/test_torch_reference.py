@@ -1,5 +1,9 @@
 """Every catalog method on float64 torch mirrors of the reference zoo equals signxai.common.reference.explain.
 
+The zoo includes the DAG models of spec section 8 (residual additions, concatenation, gates, grouped and depthwise
+convolutions, affine layers, explicit zero padding, upsampling, the activation family, layers without bias); their
+mirrors (:mod:`torch_mirror`) are ordinary PyTorch modules whose ``forward`` follows the reference wiring.
+
 Signed maps, method by method, max|torch - reference| <= 1e-6 * max|reference| (maps that are 0 in both pass). A
 method the reference refuses on a model (e.g. a Grad-CAM alias whose layer the model lacks, or image Grad-CAM on a
 time series) must be refused by signxai.torch with a ValueError too.
@@ -18,7 +22,7 @@ from signxai.common.reference import zoo
 from signxai.torch import Explainer
 
 EXTRA = {"mu": 0.5, "low": -1.0, "high": 1.0}
-MODELS = ("image_cnn", "timeseries_cnn", "pooling_cnn")
+MODELS = ("image_cnn", "timeseries_cnn", "pooling_cnn", *zoo.DAG_MODELS)
 TOLERANCE = 1e-6
 
 
@@ -130,3 +134,43 @@ def test_batchnorm_not_after_a_layer_with_weights(where: str, method: str) -> No
     scale = np.abs(expected).max()
     assert scale > 0
     assert np.abs(got - expected).max() <= TOLERANCE * scale
+
+
+def _flat_stretches(x: np.ndarray) -> np.ndarray:
+    """Quantised input with a near-zero stretch and a near-constant one (rounding-level noise, 1e-13): max-pooling
+    windows whose values differ far below tau * s, where PyTorch's own max would pick the largest, not the first."""
+    noise = 1e-13 * np.random.default_rng(7).standard_normal(x.shape)
+    x = np.round(x * 20) / 20
+    x[:, : x.shape[1] // 3] = 0.0
+    x[:, x.shape[1] // 3 : x.shape[1] // 2] = 0.25
+    return x + noise
+
+
+@pytest.mark.parametrize("model_name", ["residual_cnn", "ecg_resnet", "gated_ecg", "timeseries_cnn"])
+@pytest.mark.parametrize(
+    "method", ["gradient", "guided_backprop", "smoothgrad", "lrp_epsilon_0_1", "lrpsign_z", "zblrp_z_VGG16ILSVRC"]
+)
+def test_max_pooling_ties_equal_reference(model_name: str, method: str) -> None:
+    """Spec section 1: ties within tau * max|input| go to the first element of the window, in every method."""
+    ref_model, model, x_ref, _ = case(model_name)
+    x_ref = _flat_stretches(x_ref.copy())
+    expected = ref.explain(ref_model, x_ref, method)
+    got = to_reference_layout(Explainer(model, method)(torch.from_numpy(to_torch_layout(x_ref))).numpy())
+    scale = np.abs(expected).max()
+    assert scale > 0 and np.abs(got - expected).max() <= TOLERANCE * scale
+
+
+@pytest.mark.parametrize(
+    ("model_name", "method", "layer"),
+    [
+        ("residual_cnn", "grad_cam", "b1_out"),
+        ("mobile_cnn", "guided_grad_cam", "se_mul"),
+        ("dense_cnn", "grad_cam", "l2_cat"),
+        ("ecg_resnet", "grad_cam_timeseries", "b1_add"),
+    ],
+)
+def test_named_cam_layer_of_dag_models_equals_reference(model_name: str, method: str, layer: str) -> None:
+    ref_model, model, x_ref, x = case(model_name)
+    expected = ref.explain(ref_model, x_ref, method, layer=layer)
+    got = to_reference_layout(Explainer(model, method, layer=layer)(x).numpy())
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE * max(np.abs(expected).max(), 1e-300))
