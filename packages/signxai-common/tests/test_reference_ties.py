@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from signxai.common.reference import explain
+from signxai.common.reference import explain, zoo
 from signxai.common.reference import layers as L
 from signxai.common.reference.gradients import TIE_TOLERANCE
+from signxai.common.reference.ops import MaxPoolOp, model_ops, run_ops
 
 
 def pool_model(length: int) -> L.Model:
@@ -56,3 +57,23 @@ def test_ties_in_a_2d_window_go_to_the_first_in_row_major_order():
     expected[0, 0, 1, 0] = 1.0
     np.testing.assert_array_equal(explain(model, x, "gradient", target=0), expected)
     np.testing.assert_allclose(explain(model, x, "lrp_z", target=0), expected * (0.9 + 3e-10), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["ecg_resnet", "gated_ecg", "residual_cnn", "timeseries_cnn"])
+def test_flat_inputs_put_ties_into_the_pooling_windows_and_every_family_runs_on_them(name):
+    model = {**zoo.MODELS, **zoo.DAG_MODELS}[name]()
+    x = zoo.flat_inputs(model, 2)
+    length = model.input_shape[0]
+    assert np.all(x[:, length // 4 : length // 2] == 0.25) and np.all(x[:, length - length // 4 :] == 0)
+    assert np.all(x * 8 == np.round(x * 8))
+    graph = model_ops(model)
+    acts = run_ops(graph, x)
+    tied = 0
+    for node in graph.nodes:
+        if isinstance(node.op, MaxPoolOp):
+            values = np.sort(acts[node.inputs[0]][:, node.op.windows], axis=2)
+            tied += int(np.sum((values[..., -1] == values[..., -2]) & (values[..., -1] != 0)))
+    assert tied > 0  # ties at non-zero values, not only ReLU zeros
+    for method in ("gradient", "deconvnet", "lrp_epsilon_0_1", "lrpsign_sequential_composite_b", "flatlrp_z"):
+        r = explain(model, x, method)
+        assert r.shape == x.shape and np.all(np.isfinite(r)), method

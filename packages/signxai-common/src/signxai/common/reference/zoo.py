@@ -190,6 +190,21 @@ def sample_inputs(model: Model, n: int = 2, seed: int = 0) -> np.ndarray:
     return flat.reshape(x.shape)
 
 
+def flat_inputs(model: Model, n: int = 2, seed: int = 0) -> np.ndarray:
+    """Inputs with flat stretches, as real recordings have: float64, shape (n, *input_shape).
+
+    :func:`sample_inputs` quantised to steps of 1/8, with the second quarter of the first spatial axis held at
+    the constant 0.25 (a flat baseline) and its last quarter 0 (zero padding to the model's length). Max-pooling
+    windows over the flat parts hold values that are equal, mathematically or exactly, so the tie rule of spec
+    section 1 decides the winners.
+    """
+    x = np.round(sample_inputs(model, n, seed) * 8.0) / 8.0
+    length = model.input_shape[0]
+    x[:, length // 4 : length // 2] = 0.25
+    x[:, length - length // 4 :] = 0.0
+    return x
+
+
 def _kernel(
     rng: np.random.Generator, shape: tuple[int, ...], bias: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -421,6 +436,7 @@ __all__ = [
     "bias_free",
     "dense_cnn",
     "ecg_resnet",
+    "flat_inputs",
     "forward",
     "gated_ecg",
     "image_cnn",
