@@ -183,8 +183,8 @@ def model_ops(model: Model, lrp: bool = False) -> Graph:
     model : Model
         The model description.
     lrp : bool
-        Fold BatchNorms and explicit ZeroPaddings for LRP (see the module docstring). Without it, node names
-        are the layer names, one node per layer.
+        Fold BatchNorms and explicit ZeroPaddings for LRP (see the module docstring). Without it, there is one
+        node per layer, named by the layer's id (:func:`~.graph.layers_by_id`: its name when unique).
 
     Raises
     ------
