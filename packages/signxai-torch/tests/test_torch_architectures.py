@@ -234,7 +234,8 @@ def test_in_place_spellings_are_computed_as_the_model_computes_them(method: str)
 
 
 class Unsupported(nn.Module):
-    """A product of two input-dependent tensors, a LayerNorm, a shared Linear and a bilinear upsampling."""
+    """A product of two input-dependent tensors, a LayerNorm, a shared Linear, a bilinear upsampling and a softmax
+    that is no gate."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -248,7 +249,7 @@ class Unsupported(nn.Module):
         h = self.norm(h * h)
         h = F.interpolate(h, scale_factor=2, mode="bilinear")
         v = self.shared(self.shared(h.mean((2, 3))))
-        return self.fc(v)
+        return self.fc(v + torch.softmax(v, dim=1))
 
 
 def test_one_error_names_every_unsupported_part() -> None:
@@ -257,7 +258,7 @@ def test_one_error_names_every_unsupported_part() -> None:
     with pytest.raises(ValueError) as info:
         explain(model, x, "lrp_z")
     message = str(info.value)
-    for part in ("norm (LayerNorm)", "products of two input-dependent tensors", "shared", "bilinear"):
+    for part in ("norm (LayerNorm)", "products of two input-dependent tensors", "shared", "bilinear", "softmaxes"):
         assert part in message, (part, message)
     assert len(message) < 1000
     assert torch.isfinite(explain(model, x, "gradient")).all()  # gradient methods work on any differentiable model
@@ -284,3 +285,60 @@ def test_max_pooling_ties_go_to_the_first_element_within_tau(dtype: torch.dtype,
             model[2].weight.copy_(torch.tensor([[1.0], [2.0]]))
         out = explain(model, x, method, target=1)
         assert out[0, 0].nonzero().flatten().tolist() == [winner], (d, out)
+
+
+class ConstantAffine(nn.Module):
+    """Rescaling written as arithmetic with constants inside ``forward`` (x * c + d), or as an affine BatchNorm."""
+
+    def __init__(self, functional: bool) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.functional = functional
+        self.register_buffer("scale", torch.tensor([0.5, -2.0, 1.5]).reshape(1, 3, 1, 1))
+        self.register_buffer("shift", torch.tensor([0.1, 0.3, -0.2]).reshape(1, 3, 1, 1))
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.norm = nn.BatchNorm2d(4, eps=0.0)  # y = s x + t exactly
+        with torch.no_grad():
+            self.norm.weight.copy_(torch.tensor([0.5, -2.0, 1.5, 1.0]))
+            self.norm.bias.copy_(torch.tensor([0.1, 0.3, -0.2, 0.0]))
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv(x))
+        if self.functional:
+            h = torch.cat([h[:, :3] * self.scale + self.shift, h[:, 3:]], dim=1)
+        else:
+            h = self.norm(h)
+        return self.fc(h.mean((2, 3)))
+
+
+@pytest.mark.parametrize("method", ["lrp_z", "lrpsign_alpha_1_beta_0", "lrp_flat"])
+def test_arithmetic_with_constants_is_an_affine_layer(method: str) -> None:
+    """x * c + d inside forward gets the body's Dense rule like the affine BatchNorm (rules where the two steps
+    x * c, + d compose to one affine step: Z, alpha-beta with a positive scale or not, W² / Flat)."""
+    x = torch.randn(2, 3, 6, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    functional, module = ConstantAffine(True).double().eval(), ConstantAffine(False).double().eval()
+    torch.testing.assert_close(functional(x), module(x), rtol=0, atol=1e-14)
+    torch.testing.assert_close(explain(functional, x, method), explain(module, x, method), rtol=1e-10, atol=1e-13)
+
+
+class TinyTransformer(nn.Module):
+    """Patch embedding (a convolution), tokens, LayerNorm, mean over tokens, Linear: no feature map at the end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, stride=4)
+        self.norm = nn.LayerNorm(8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.patch(x).flatten(2).transpose(1, 2)
+        return self.head(self.norm(tokens).mean(dim=1))
+
+
+def test_grad_cam_without_a_feature_map_names_layer() -> None:
+    model = TinyTransformer().eval()
+    x = torch.randn(1, 3, 16, 16)
+    with pytest.raises(ValueError, match="layer="):
+        explain(model, x, "grad_cam")
+    assert explain(model, x, "grad_cam", layer="patch").shape == x.shape

@@ -81,9 +81,13 @@ ROUTING = GATE_VIEWS | frozenset(
         torch.full_like,
     }
 )
-_DROPOUTS = frozenset({F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout})
+_SOFTMAXES = frozenset(
+    {F.softmax, torch.softmax, torch.Tensor.softmax, F.log_softmax, torch.log_softmax, torch.Tensor.log_softmax}
+)
 _HEAD = ROUTING | MAX_POOLS | AVERAGES | OUTPUT_SQUASHERS | {F.linear, torch.amax, torch.Tensor.amax}
 _ELEMENTWISE = ACTIVATIONS | ARITHMETIC | {F.batch_norm}
+#: Calls whose spatial output can be Grad-CAM's default A (convolutions and what completes their block).
+_FEATURE_MAPS = _ELEMENTWISE | {F.conv1d, F.conv2d, F.conv3d, torch.cat, torch.concat, torch.concatenate}
 
 #: What to do about each kind of unsupported part (the groups of the LRP error).
 ADVICE = {
@@ -93,6 +97,7 @@ ADVICE = {
     "products of two input-dependent tensors that are not gates": "only x * sigmoid/hardsigmoid/softmax(...) is a gate",
     "divisions by an input-dependent tensor": "divide by constants only",
     "weights used outside nn.Linear / nn.ConvNd modules": "compute them in an nn.Linear / nn.ConvNd module",
+    "softmaxes used other than as a gate or the final output": "softmax passes relevance only as a gate x * g",
     "operations on input-dependent tensors that spec section 8 does not cover": "see spec section 8",
 }
 _OTHER = "operations on input-dependent tensors that spec section 8 does not cover"
@@ -210,6 +215,7 @@ class _Recorder(SignalMode):
         self.raw: dict[int, torch.Tensor] = {id(source): source}
         self.problems: dict[str, list[str]] = defaultdict(list)
         self.skip_modules: set[str] = set()
+        self.softmaxes: dict[int, torch.Tensor] = {}  # softmax outputs (and views of them) on input-dependent tensors
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -234,6 +240,26 @@ class _Recorder(SignalMode):
                 self.raw[id(o)] = o
         if any(self.depends(t) for t in inputs) and where not in self.skip_modules:
             self._check(func, args, kwargs, where)
+            self._check_softmax(func, args, kwargs, inputs, outs, where)
+
+    def _check_softmax(
+        self, func: Callable[..., Any], args: tuple, kwargs: dict, inputs: list, outs: list, where: str
+    ) -> None:
+        """A softmax output may only gate (x * g, through views) or be the model output (spec section 8)."""
+        if func in _SOFTMAXES:
+            self.softmaxes.update((id(o), o) for o in outs)
+        used = [t for t in inputs if self.softmaxes.get(id(t)) is t]
+        if not used:
+            return
+        if func in GATE_VIEWS:
+            self.softmaxes.update((id(o), o) for o in outs)
+            return
+        if func in MULS:
+            first, second = operands(func, args, kwargs)
+            gate = second if self.is_gate(second) else first
+            if all(t is gate for t in used) and self.depends(first) and self.depends(second):
+                return
+        self._problem("softmaxes used other than as a gate or the final output", where)
 
     def _problem(self, kind: str, part: str) -> None:
         if part not in self.problems[kind]:
@@ -277,8 +303,11 @@ class _Recorder(SignalMode):
         while call is not None:
             head = call.func in _HEAD or (call.func in _ELEMENTWISE and call.output.ndim <= 2)
             if not head:
-                if call.output.ndim < 3:
-                    return None, f"{_func_name(call.func)} in {call.where} has no spatial axes"
+                if call.output.ndim < 3 or call.func not in _FEATURE_MAPS:
+                    return None, (
+                        f"the walk back from the output over the head stops at {_func_name(call.func)} in "
+                        f"{call.where}, which is not a feature map of a convolutional part"
+                    )
                 return (call.func, call.index), f"the output of {_func_name(call.func)} in {call.where}"
             following = [x for x in call.inputs if self.depends(x)]
             call = call.previous[id(following[0])] if following else None
