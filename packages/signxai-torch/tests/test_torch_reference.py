@@ -174,3 +174,15 @@ def test_named_cam_layer_of_dag_models_equals_reference(model_name: str, method:
     expected = ref.explain(ref_model, x_ref, method, layer=layer)
     got = to_reference_layout(Explainer(model, method, layer=layer)(x).numpy())
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE * max(np.abs(expected).max(), 1e-300))
+
+
+@pytest.mark.parametrize("model_name", list(zoo.DAG_MODELS))
+def test_lrp_z_conserves_on_bias_free_dag_models(model_name: str) -> None:
+    """zoo.bias_free (biases, BatchNorm mean and beta, Affine shift 0): sum R = z_t through additions, gates,
+    concatenation, upsampling and pooling."""
+    ref_model = zoo.bias_free(zoo.DAG_MODELS[model_name](0))
+    model = mirror(ref_model)
+    x = torch.from_numpy(to_torch_layout(zoo.sample_inputs(ref_model, n=2, seed=0)))
+    relevance = Explainer(model, "lrp_z")(x, target=1)
+    z_t = model(x)[:, 1].detach()
+    torch.testing.assert_close(relevance.flatten(1).sum(dim=1), z_t, rtol=1e-9, atol=0)
