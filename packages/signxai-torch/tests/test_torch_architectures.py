@@ -342,3 +342,34 @@ def test_grad_cam_without_a_feature_map_names_layer() -> None:
     with pytest.raises(ValueError, match="layer="):
         explain(model, x, "grad_cam")
     assert explain(model, x, "grad_cam", layer="patch").shape == x.shape
+
+
+class ReLU6Spellings(nn.Module):
+    """ReLU6 as nn.ReLU6, as torch.clamp(h, 0, 6) (ONNX Clip) or as an in-place clamp_ statement."""
+
+    def __init__(self, spelling: str) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.spelling = spelling
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.act = nn.ReLU6()
+        self.fc = nn.Linear(64, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x)
+        if self.spelling == "module":
+            h = self.act(h)
+        elif self.spelling == "clamp":
+            h = torch.clamp(h, 0.0, 6.0)
+        else:
+            h.clamp_(min=0.0, max=6.0)
+        return self.fc(h.flatten(1))
+
+
+@pytest.mark.parametrize("spelling", ["clamp", "clamp_"])
+@pytest.mark.parametrize("method", ["lrp_epsilon_0_1", "guided_backprop", "deconvnet", "gradient"])
+def test_clamp_is_an_activation(spelling: str, method: str) -> None:
+    x = 3 * torch.randn(2, 3, 6, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    expected = explain(ReLU6Spellings("module").double().eval(), x, method)
+    got = explain(ReLU6Spellings(spelling).double().eval(), x, method)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)

@@ -35,6 +35,9 @@ _IN_PLACE: dict[Callable[..., Any], Callable[..., Any]] = {
     torch.Tensor.sigmoid_: torch.sigmoid,
     torch.tanh_: torch.tanh,
     torch.Tensor.tanh_: torch.tanh,
+    torch.clamp_: torch.clamp,
+    torch.Tensor.clamp_: torch.clamp,
+    torch.Tensor.clip_: torch.clamp,
 }
 
 #: Python functions of ``torch.nn.functional`` with an ``inplace`` parameter.
@@ -66,6 +69,11 @@ _PLAIN: tuple[Callable[..., Any], ...] = (
     torch.Tensor.tanh,
     F.tanh,
     F.sigmoid,
+    # clamp / clip with constant bounds: ReLU (min 0), ReLU6 (0, 6) as ONNX Clip and hand-written models spell them
+    torch.clamp,
+    torch.Tensor.clamp,
+    torch.clip,
+    torch.Tensor.clip,
 )
 
 #: Every element-wise activation spelling (spec section 8).
