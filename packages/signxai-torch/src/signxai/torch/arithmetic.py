@@ -16,6 +16,7 @@ marked dirty); only the backward is replaced.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -77,10 +78,13 @@ def _reduce(t: Tensor, like: Any) -> Tensor | None:
 
 
 class ArithmeticFunction(torch.autograd.Function):
-    """The model's call in the forward pass; ``backward(grad) -> (grad_first, grad_second)`` in the backward."""
+    """The model's call in the forward pass; ``backward(grad) -> (grad_first, grad_second, grad_origin)`` in the
+    backward (``origin``: the start of a chain of constant arithmetic, or None)."""
 
     @staticmethod
-    def forward(ctx: Any, first: Any, second: Any, call: Callable[[], Any], backward: Callable, dirty: bool) -> Any:
+    def forward(
+        ctx: Any, first: Any, second: Any, origin: Any, call: Callable[[], Any], backward: Callable, dirty: bool
+    ) -> Any:
         ctx.backward_fn = backward
         out = call()
         if dirty:
@@ -90,14 +94,26 @@ class ArithmeticFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple:
-        g_first, g_second = ctx.backward_fn(grad)
-        return g_first, g_second, None, None, None
+        g_first, g_second, g_origin = ctx.backward_fn(grad)
+        return g_first, g_second, g_origin, None, None, None
 
 
 def _as_tensor(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value.detach().to(like.dtype)
     return torch.as_tensor(value, dtype=like.dtype, device=like.device)
+
+
+@dataclass
+class AffineChain:
+    """The output of a chain of constant arithmetic: ``output = scale * origin + shift`` (element-wise)."""
+
+    output: Tensor
+    origin: Tensor
+    origin_copy: Tensor
+    origin_version: int
+    scale: Tensor
+    shift: Tensor
 
 
 def lrp_arithmetic(
@@ -107,8 +123,14 @@ def lrp_arithmetic(
     depends: Callable[[Any], bool],
     is_gate: Callable[[Any], bool],
     affine_rule: AffineRule,
+    chains: dict[int, AffineChain],
 ) -> Any:
     """Run an arithmetic call with the LRP backward of spec section 8 (see the module docstring).
+
+    ``chains`` records the outputs of constant arithmetic: a chain ``(x - m) / s * g + b`` written as several calls
+    is one affine layer y = S x + T. Each call's backward sends its relevance straight to the chain's origin x with
+    the rule of the whole map (and none to the intermediate, whose own backward then only carries the relevance of
+    any other consumer); a chain is broken by an in-place call or a modified origin.
 
     Raises
     ------
@@ -122,8 +144,6 @@ def lrp_arithmetic(
         return func(*args, **kwargs)
     alpha = kwargs.get("alpha", 1)
     dirty = func in IN_PLACE
-    first_copy = first.detach().clone() if isinstance(first, Tensor) else first
-    second_copy = second.detach().clone() if isinstance(second, Tensor) else second
 
     def call() -> Any:
         return func(*args, **kwargs)
@@ -137,22 +157,37 @@ def lrp_arithmetic(
             raise ValueError(
                 "LRP cannot explain a product of two input-dependent tensors that is not a gate x * sigmoid(...)"
             )
-    elif func in DIVS and d_second:
+        return ArithmeticFunction.apply(first, second, None, call, backward, dirty)
+    if func in DIVS and d_second:
         raise ValueError("LRP cannot explain a division by an input-dependent tensor")
-    elif d_first and d_second:  # residual addition / subtraction
+    if d_first and d_second:  # residual addition / subtraction
         signs = {**dict.fromkeys(ADDS | RADDS, (1.0, alpha)), **dict.fromkeys(SUBS, (1.0, -alpha))}
         s_first, s_second = signs.get(func, (-1.0, 1.0))  # rsub: second - first
-        backward = _split_backward(first_copy, second_copy, s_first, s_second, first, second)
+        backward = _split_backward(first.detach().clone(), second.detach().clone(), s_first, s_second, first, second)
+        return ArithmeticFunction.apply(first, second, None, call, backward, dirty)
+    x = first if d_first else second
+    scale, shift = _affine_step(func, first, second, d_first, alpha)
+    chain = chains.get(id(x))
+    if chain is not None and (chain.output is not x or chain.origin._version != chain.origin_version or dirty):
+        chain = None
+    if chain is None:
+        origin, origin_copy = x, x.detach().clone()
+        total_scale, total_shift = scale, shift
     else:
-        backward = _affine_backward(func, first_copy, second_copy, d_first, alpha, affine_rule, first, second)
-    return ArithmeticFunction.apply(first, second, call, backward, dirty)
+        origin, origin_copy = chain.origin, chain.origin_copy
+        total_scale, total_shift = chain.scale * scale, chain.shift * scale + shift
+    backward = _affine_backward(origin_copy, total_scale, total_shift, affine_rule, d_first, chain is not None)
+    out = ArithmeticFunction.apply(first, second, origin if chain is not None else None, call, backward, dirty)
+    if not dirty:
+        chains[id(out)] = AffineChain(out, origin, origin_copy, origin._version, total_scale, total_shift)
+    return out
 
 
 def _gate_backward(first: Tensor, second: Tensor, gate_index: int) -> Callable:
     def backward(grad: Tensor) -> tuple:
         if gate_index == 1:  # first is the gate
-            return torch.zeros_like(first), _reduce(grad, second)
-        return _reduce(grad, first), torch.zeros_like(second)
+            return torch.zeros_like(first), _reduce(grad, second), None
+        return _reduce(grad, first), torch.zeros_like(second), None
 
     return backward
 
@@ -161,42 +196,38 @@ def _split_backward(a: Tensor, b: Tensor, s_a: float, s_b: float, first: Tensor,
     def backward(grad: Tensor) -> tuple:
         c_a, c_b = s_a * a, s_b * b
         s = _safe(grad, c_a + c_b)
-        return _reduce(c_a * s, first), _reduce(c_b * s, second)
+        return _reduce(c_a * s, first), _reduce(c_b * s, second), None
 
     return backward
 
 
-def _affine_backward(
-    func: Callable[..., Any],
-    first: Any,
-    second: Any,
-    first_depends: bool,
-    alpha: Any,
-    affine_rule: AffineRule,
-    first_original: Any,
-    second_original: Any,
-) -> Callable:
-    """y = scale * x + shift with x the input-dependent operand."""
+def _affine_step(func: Callable[..., Any], first: Any, second: Any, first_depends: bool, alpha: Any) -> tuple:
+    """(scale, shift) of y = scale * x + shift for this call, x the input-dependent operand."""
     x = first if first_depends else second
-    other = second if first_depends else first
-    c = _as_tensor(other, x)
+    c = _as_tensor(second if first_depends else first, x)
     one = torch.ones((), dtype=x.dtype, device=x.device)
     zero = torch.zeros((), dtype=x.dtype, device=x.device)
     if func in ADDS or func in RADDS:
-        scale, shift = (one, alpha * c) if first_depends else (one * alpha, c)
-    elif func in SUBS:
-        scale, shift = (one, -alpha * c) if first_depends else (-alpha * one, c)
-    elif func in RSUBS:  # second - first
-        scale, shift = (-one, c) if first_depends else (one, -c)
-    elif func in MULS:
-        scale, shift = c, zero
-    else:  # division by a constant
-        scale, shift = 1.0 / c, zero
+        return (one, alpha * c) if first_depends else (one * alpha, c)
+    if func in SUBS:
+        return (one, -alpha * c) if first_depends else (-alpha * one, c)
+    if func in RSUBS:  # second - first
+        return (-one, c) if first_depends else (one, -c)
+    if func in MULS:
+        return c, zero
+    return 1.0 / c, zero  # division by a constant
+
+
+def _affine_backward(
+    origin: Tensor, scale: Tensor, shift: Tensor, affine_rule: AffineRule, first_depends: bool, chained: bool
+) -> Callable:
+    """Relevance of the origin of y = scale * origin + shift: to the origin slot when ``chained``, else to x."""
 
     def backward(grad: Tensor) -> tuple:
         shape = grad.shape
-        relevance = affine_rule(x.expand(shape), scale.expand(shape), shift.expand(shape), grad)
-        reduced = _reduce(relevance, x)
-        return (reduced, None) if first_depends else (None, reduced)
+        relevance = _reduce(affine_rule(origin.expand(shape), scale.expand(shape), shift.expand(shape), grad), origin)
+        if chained:
+            return None, None, relevance
+        return (relevance, None, None) if first_depends else (None, relevance, None)
 
     return backward

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 from .activations import ACTIVATIONS, GATES, OUTPUT_SQUASHERS, activation_call
-from .arithmetic import ARITHMETIC, AffineRule, lrp_arithmetic
+from .arithmetic import ARITHMETIC, AffineChain, AffineRule, lrp_arithmetic
 from .pooling import AVERAGES, MAX_POOLS, max_pool_call, z_rule_call
 
 ActivationBackward = Literal["gradient", "pass", "guided", "deconvnet"]
@@ -131,6 +131,7 @@ class SignalMode(TorchFunctionMode):
         self.zero_padded: dict[int, tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]] = {}
         self.gates: dict[int, torch.Tensor] = {}
         self._reaches: dict[Any, bool] = {}
+        self._chains: dict[int, AffineChain] = {}
 
     def __enter__(self) -> SignalMode:
         _active().append(self)
@@ -218,5 +219,5 @@ class SignalMode(TorchFunctionMode):
             if func in AVERAGES and self.depends(first):
                 return z_rule_call(func, args, kwargs)
             if func in ARITHMETIC:
-                return lrp_arithmetic(func, args, kwargs, self.depends, self.is_gate, self.affine_rule)
+                return lrp_arithmetic(func, args, kwargs, self.depends, self.is_gate, self.affine_rule, self._chains)
         return func(*args, **kwargs)
