@@ -18,6 +18,7 @@ from torch_mirror import mirror, to_reference_layout, to_torch_layout, zoo_case
 
 from signxai.common import list_methods, required_keywords
 from signxai.common import reference as ref
+from signxai.common.reference import layers as L
 from signxai.common.reference import zoo
 from signxai.torch import Explainer
 
@@ -186,3 +187,33 @@ def test_lrp_z_conserves_on_bias_free_dag_models(model_name: str) -> None:
     relevance = Explainer(model, "lrp_z")(x, target=1)
     z_t = model(x)[:, 1].detach()
     torch.testing.assert_close(relevance.flatten(1).sum(dim=1), z_t, rtol=1e-9, atol=0)
+
+
+def _shared_output_model() -> L.Model:
+    """A conv whose output feeds a BatchNorm AND a residual addition: the BatchNorm cannot be folded (affine)."""
+    rng = np.random.default_rng(3)
+    conv = L.Conv2D(rng.normal(0, 0.4, (3, 3, 3, 4)), None, padding="same", name="conv")
+    bn = L.BatchNorm(
+        rng.uniform(0.5, 1.5, 4), rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 4), rng.uniform(0.5, 2, 4), name="bn"
+    )
+    return L.Model(
+        layers=(
+            conv,
+            bn,
+            L.Add(name="add", inputs=("bn", "conv")),
+            L.ReLU(name="relu"),
+            L.GlobalAvgPool(name="gap"),
+            L.Dense(rng.normal(0, 0.5, (4, 3)), rng.normal(0, 0.1, 3), name="fc"),
+        ),
+        input_shape=(6, 6, 3),
+        name="shared_output",
+    )
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon_0_1", "lrpsign_alpha_2_beta_1", "w2lrp_z", "lrp_epsilon_0_1_std_x"])
+def test_batchnorm_after_a_layer_with_another_consumer_equals_reference(method: str) -> None:
+    ref_model = _shared_output_model()
+    x_ref = zoo.sample_inputs(ref_model, n=2, seed=0)
+    expected = ref.explain(ref_model, x_ref, method)
+    got = to_reference_layout(Explainer(mirror(ref_model), method)(torch.from_numpy(to_torch_layout(x_ref))).numpy())
+    assert np.abs(got - expected).max() <= TOLERANCE * np.abs(expected).max()
