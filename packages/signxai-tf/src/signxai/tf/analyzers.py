@@ -1,24 +1,27 @@
 """iNNvestigate analyzers for a :class:`signxai.common.MethodSpec`, built once in a private graph and reused.
 
-:class:`GraphAnalyzer` clones the caller's model into a :class:`~signxai.tf.graph.PrivateGraph` (canonical
-layers, BatchNormalization folded), builds the iNNvestigate analyzer on the clone, and afterwards only runs
-its tensors with the private session. Before every run it compares the caller's current weights with the
-ones loaded into the clone and reloads them when they changed (after training, say), so a cached analyzer
-never goes stale.
+:class:`GraphAnalyzer` plans the model (:mod:`signxai.tf.plan`), builds its clone in a
+:class:`~signxai.tf.graph.PrivateGraph` (:mod:`signxai.tf.clone`), and builds on the clone an iNNvestigate
+``ReverseAnalyzerBase`` whose reverse mapping of every clone layer is chosen here from the layer's role
+(spec sections 3, 4 and 8):
 
-Analyzers:
+========== ================================================== ==========================================
+role       LRP                                                guided backprop / deconvnet
+========== ================================================== ==========================================
+weighted   the input rule (first layers) or the body rule     gradient
+affine     the body rule of Dense layers                      gradient
+activation relevance passes unchanged                         max(s, 0) * f'(x) / max(s, 0)
+gate       all relevance to the signal x, none to the gate g  gradient
+add        R_k = x_k / sum_j x_j * R (Z rule on the sum)      gradient
+avgpool    Z rule on the pooling                              gradient
+maxpool    to the first tied element of each window           the same (spec section 1)
+route      gradient (shape layers, concatenation, padding)    gradient
+========== ================================================== ==========================================
 
-- LRP / deep Taylor: iNNvestigate's ``LRP`` with a conditional rule list ``[(condition, rule), ...]``: the
-  first Conv/Dense layer gets ``spec.rule_for(kind, is_input=True)``, every other one its body rule
-  (:func:`signxai.tf.rules.rule_class`). Output seed: ``neuron_selection_mode="index"`` selects z_t, which
-  iNNvestigate's head mapping passes on unchanged (seed = the target logit, spec section 1). Average pooling
-  uses iNNvestigate's Z-rule mapping, activations and dropout pass relevance through, max pooling and
-  reshaping layers use the gradient.
-- guided backprop / deconvnet: iNNvestigate's own ReLU mappings (``guided_backprop_reverse_relu_layer``,
-  ``DeconvnetReverseReLULayer``) on a ``ReverseAnalyzerBase``, without iNNvestigate's "ReLU-only network"
-  check (ELU layers are differentiated as usual). Seed z_t.
-- the guided-backprop half of guided Grad-CAM: the same mapping on the sub-model ending at Grad-CAM's A,
-  with seed 1 on every element of A (guided backprop of sum A).
+Output seed: z_t for LRP, guided backprop and deconvnet (``neuron_selection_mode="index"``); 1 on every element
+of A for the guided half of guided Grad-CAM. Afterwards the analyzer only runs its tensors with the private
+session; before every run it compares the caller's current weights with the ones loaded into the clone and
+reloads them when they changed, so a cached analyzer never goes stale.
 """
 
 from __future__ import annotations
@@ -27,70 +30,109 @@ import warnings
 
 import numpy as np
 import tensorflow as tf
-from innvestigate.analyzer.gradient_based import DeconvnetReverseReLULayer, guided_backprop_reverse_relu_layer
-from innvestigate.analyzer.relevance_based.relevance_analyzer import LRP
 from innvestigate.analyzer.reverse_base import ReverseAnalyzerBase
-from innvestigate.backend import checks as ichecks
 
 from signxai.common import MethodSpec
 
-from .canonical import CLONE_PREFIX, ModelInfo, clone_function, clone_weights, layer_configs, source_arrays
+from .canonical import ModelInfo
+from .clone import CloneRole, build_clone, clone_weights, source_arrays
 from .graph import PrivateGraph
-from .rules import rule_class
+from .ops import safe_divide
+from .plan import make_plan
+from .rules import apply_rule
+from .ties import pool_args, route_max_pool
 
 keras = tf.keras
 
 
-def _is_relu_layer(layer: keras.layers.Layer) -> bool:
-    return ichecks.contains_activation(layer, "relu")
+class SpecReverseAnalyzer(ReverseAnalyzerBase):
+    """Reverse analyzer whose mapping of every clone layer follows its role (table in the module docstring).
 
+    Parameters
+    ----------
+    model : keras.Model
+        The clone.
+    roles : dict of str to CloneRole
+        From :func:`signxai.tf.clone.build_clone`.
+    base : {"lrp", "guided_backprop", "deconvnet"}
+        The method family.
+    spec : MethodSpec, optional
+        The LRP method (rules).
+    seed : {"logit", "one"}
+        The output seed: z_t, or 1 on every output element.
+    """
 
-class _ReLUReverseAnalyzer(ReverseAnalyzerBase):
-    """Reverse analyzer replacing the backward pass of every ReLU; seed z_t (``logit``) or 1 (``one``)."""
-
-    relu_mapping = None
-
-    def __init__(self, model: keras.Model, seed: str = "logit", **kwargs) -> None:
+    def __init__(self, model, roles: dict, base: str, spec: MethodSpec | None = None, seed: str = "logit", **kwargs):
         super().__init__(model, **kwargs)
+        self._roles = roles
+        self._base = base
+        self._spec = spec
         self._seed = seed
         self._do_model_checks()
 
+    def create_analyzer_model(self) -> None:
+        """Build the analysis tensors (``self.analysis_inputs``, ``self.analysis_output``) in the current graph.
+
+        iNNvestigate wraps them into a Keras model, which makes Keras turn every raw TensorFlow op of the reverse
+        mappings into a layer and evaluate its constants one session call at a time (most of the build time);
+        the tensors are all that is run here, so no model is built.
+        """
+        model, analysis_inputs, stop_at = self._prepare_model(self._model)
+        self._analysis_inputs = analysis_inputs
+        self._prepared_model = model
+        outputs = self._create_analysis(model, stop_analysis_at_tensors=stop_at)
+        self.analysis_inputs = list(self._model.inputs) + list(analysis_inputs)
+        self.analysis_output = outputs[0]
+
     def _create_analysis(self, *args, **kwargs):
-        self._add_conditional_reverse_mapping(_is_relu_layer, type(self).relu_mapping, name="signxai_relu")
+        self._add_conditional_reverse_mapping(
+            lambda layer: layer.name in self._roles, self._mapping_for, priority=10, name="signxai_roles"
+        )
         return super()._create_analysis(*args, **kwargs)
 
     def _head_mapping(self, X: tf.Tensor) -> tf.Tensor:
         return X if self._seed == "logit" else tf.ones_like(X)
 
+    def _mapping_for(self, layer: keras.layers.Layer, _state: dict):
+        info: CloneRole = self._roles[layer.name]
+        role = info.role
+        gradient = self._gradient_reverse_mapping
+        if role == "maxpool":
+            pool, strides, padding = pool_args(layer)
+            return lambda Xs, _Ys, Rs, _s: [route_max_pool(Xs[0], Rs[0], pool, strides, padding)]
+        if self._base != "lrp":
+            if role == "activation" and info.step.act.name != "linear":
+                if self._base == "deconvnet":
+                    return lambda _Xs, _Ys, Rs, _s: [tf.nn.relu(Rs[0])]
+                return lambda Xs, Ys, Rs, _s: tf.gradients(Ys[0], Xs[0], grad_ys=tf.nn.relu(Rs[0]))
+            return gradient
+        if role in ("activation", "softmax"):
+            return lambda _Xs, _Ys, Rs, _s: list(Rs)
+        if role in ("weighted", "affine"):
+            kind = "dense" if role == "affine" or isinstance(layer, keras.layers.Dense) else "conv"
+            rule = self._spec.rule_for(kind, is_input=role == "weighted" and info.step.is_input)
+            return lambda Xs, _Ys, Rs, _s: [apply_rule(rule, layer, Xs[0], Rs[0])]
+        if role == "gate":
+            signal = info.step.gate_signal
+            return lambda Xs, _Ys, Rs, _s: [Rs[0] if i == signal else tf.zeros_like(x) for i, x in enumerate(Xs)]
+        if role == "add":
 
-class GuidedBackpropAnalyzer(_ReLUReverseAnalyzer):
-    """Guided backprop: max(signal, 0) * [forward input > 0] at every ReLU (spec section 4)."""
+            def add(Xs, _Ys, Rs, _s):
+                s = safe_divide(Rs[0], tf.add_n(list(Xs)))
+                return [x * s for x in Xs]
 
-    relu_mapping = staticmethod(guided_backprop_reverse_relu_layer)
+            return add
+        if role == "avgpool":
 
+            def avgpool(Xs, Ys, Rs, _s):
+                return [Xs[0] * tf.gradients(Ys[0], Xs[0], grad_ys=safe_divide(Rs[0], Ys[0]))[0]]
 
-class DeconvnetAnalyzer(_ReLUReverseAnalyzer):
-    """Deconvnet: max(signal, 0) at every ReLU, no forward mask (spec section 4)."""
-
-    relu_mapping = DeconvnetReverseReLULayer
-
-
-def _lrp_rules(spec: MethodSpec, clone: keras.Model, info: ModelInfo) -> list:
-    first = info.weighted[0] if info.weighted else None
-
-    def kind(layer: keras.layers.Layer) -> str:
-        return "dense" if isinstance(layer, keras.layers.Dense) else "conv"
-
-    rules = []
-    for name in info.weighted:
-        layer = clone.get_layer(CLONE_PREFIX + name)
-        rule = rule_class(spec.rule_for(kind(layer), is_input=name == first))
-        rules.append((lambda candidate, name=CLONE_PREFIX + name: candidate.name == name, rule))
-    return rules
+            return avgpool
+        return gradient
 
 
 class GraphAnalyzer:
-    """One iNNvestigate analyzer on the canonical clone of a model, in a private graph.
+    """One reverse analyzer on the clone of a model, in a private graph.
 
     Parameters
     ----------
@@ -102,44 +144,48 @@ class GraphAnalyzer:
         The method: LRP / deep Taylor, guided backprop, deconvnet, or guided Grad-CAM.
     a_layer : str, optional
         For guided Grad-CAM: the layer whose output is A.
+
+    Raises
+    ------
+    ValueError
+        Naming every part of the model the method cannot handle.
     """
 
     def __init__(self, model: keras.Model, info: ModelInfo, spec: MethodSpec, a_layer: str | None = None) -> None:
         self._model = model
-        self._info = info
-        configs = layer_configs(model, info)
-        self._arrays = source_arrays(model, info)
-        weights = clone_weights(model, info, self._arrays)
+        base = "lrp" if spec.family == "lrp" else ("guided_backprop" if spec.base != "deconvnet" else "deconvnet")
+        self._plan = make_plan(model, info, "lrp" if base == "lrp" else "guided")
+        self._arrays = source_arrays(model, self._plan)
+        self._dtype = info.dtype
+        weights = clone_weights(model, self._plan, info.dtype)
         self._graph = PrivateGraph(info.dtype)
         self._indexed = a_layer is None
         with self._graph.scope(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            clone = keras.models.clone_model(model, clone_function=clone_function(configs))
-            if spec.family == "lrp":
-                analyzer = LRP(clone, rule=_lrp_rules(spec, clone, info), neuron_selection_mode="index")
-            else:
-                target = clone
-                if a_layer is not None:
-                    # Flattened here: iNNvestigate's own flattening of a >2-D output fails on the output list.
-                    a_tensor = clone.get_layer(CLONE_PREFIX + a_layer).output
-                    flat = keras.layers.Flatten(name="signxai_flatten_a")(a_tensor)
-                    target = keras.Model(clone.inputs, flat)
-                base = spec.base if spec.base != "guided_grad_cam" else "guided_backprop"
-                cls = GuidedBackpropAnalyzer if base == "guided_backprop" else DeconvnetAnalyzer
-                mode = "index" if self._indexed else "all"
-                analyzer = cls(target, seed="logit" if self._indexed else "one", neuron_selection_mode=mode)
+            clone, roles, tensors = build_clone(model, self._plan, info.input_shape, info.dtype)
+            target = clone
+            if a_layer is not None:
+                # Flattened here: iNNvestigate's own flattening of a >2-D output fails on the output list.
+                flat = keras.layers.Flatten(name="signxai_flatten_a")(tensors[a_layer])
+                target = keras.Model(clone.inputs, flat)
+            mode = "index" if self._indexed else "all"
+            analyzer = SpecReverseAnalyzer(
+                target,
+                roles,
+                base,
+                spec=spec if base == "lrp" else None,
+                seed="logit" if self._indexed else "one",
+                neuron_selection_mode=mode,
+            )
             analyzer.create_analyzer_model()
-            analysis = analyzer._analyzer_model
-            self._inputs = analysis.inputs
-            self._output = analysis.outputs[0]
+            self._inputs = analyzer.analysis_inputs
+            self._output = analyzer.analysis_output
             self._assign: list[tuple[tf.Operation, list[tf.Tensor]]] = []
             self._layer_order = list(weights)
             for name in self._layer_order:
-                variables = clone.get_layer(CLONE_PREFIX + name).weights
+                variables = clone.get_layer(name).weights
                 if len(variables) != len(weights[name]):
-                    raise ValueError(
-                        f"layer {name!r}: clone has {len(variables)} weights, expected {len(weights[name])}"
-                    )
+                    raise ValueError(f"layer {name!r}: clone has {len(variables)} weights, got {len(weights[name])}")
                 holders = [tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape) for v in variables]
                 op = tf.group(*[v.assign(h) for v, h in zip(variables, holders)])
                 self._assign.append((op, holders))
@@ -152,18 +198,19 @@ class GraphAnalyzer:
         for name, (op, holders) in zip(self._layer_order, self._assign):
             ops.append(op)
             feed.update(dict(zip(holders, weights[name])))
-        self._graph.run(ops, feed)
+        if ops:
+            self._graph.run(ops, feed)
 
     def refresh(self) -> bool:
         """Reload the caller's weights into the clone if they changed; returns whether they did."""
-        arrays = source_arrays(self._model, self._info)
+        arrays = source_arrays(self._model, self._plan)
         same = len(arrays) == len(self._arrays) and all(
             a.shape == b.shape and np.array_equal(a, b) for a, b in zip(arrays, self._arrays)
         )
         if same:
             return False
         self._arrays = arrays
-        self._load(clone_weights(self._model, self._info, arrays))
+        self._load(clone_weights(self._model, self._plan, self._dtype))
         return True
 
     def run(self, x: np.ndarray, targets: np.ndarray | None = None) -> np.ndarray:

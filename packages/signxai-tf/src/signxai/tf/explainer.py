@@ -18,6 +18,7 @@ from .cam import cam_weights_and_maps, resolve_a_layer, upsample
 from .canonical import inspect_model
 from .gradients import cached_functions, compute_gradient_method
 from .keras_compat import check_model
+from .plan import make_plan
 from .validation import prepare_input
 
 keras = tf.keras
@@ -47,8 +48,8 @@ class Explainer:
     Raises
     ------
     ValueError
-        For an unknown method, a bad parameter, an unsupported layer, a softmax output or a
-        BatchNormalization that LRP cannot fold.
+        For an unknown method, a bad parameter, a final softmax / sigmoid, or (LRP, guided backprop,
+        deconvnet) parts of the model the method cannot handle, all named in one message.
     """
 
     def __init__(self, model: keras.Model, method: str | MethodSpec, *, strip_softmax: bool = False, **params: Any):
@@ -62,8 +63,8 @@ class Explainer:
         check_model(model)  # a Keras 3 model: ValueError saying how to build / load it through tf.keras
         self.model = model
         self._info = inspect_model(model, strip_softmax)
-        if spec.family == "lrp" and self._info.bn_error:
-            raise ValueError(self._info.bn_error)
+        if spec.family == "lrp" or spec.base in ("guided_backprop", "deconvnet", "guided_grad_cam"):
+            make_plan(model, self._info, "lrp" if spec.family == "lrp" else "guided")  # every problem at once
         self._a_layer = None
         if spec.family == "cam":
             self._a_layer = resolve_a_layer(model, self._info, spec.layer, spec.cam_kind or "image")

@@ -20,6 +20,7 @@ from signxai.common import MethodSpec
 from signxai.common.sampling import integration_alphas, smoothgrad_noise
 
 from .canonical import ModelInfo
+from .executor import NodeRunner, has_max_pool, runnable
 from .ops import linear
 
 keras = tf.keras
@@ -31,32 +32,44 @@ CHUNK_ELEMENTS = 2**21
 class EagerModel:
     """The caller's model as a function returning the logits (and optionally Grad-CAM's A).
 
-    A final softmax (only present when the caller asked to strip it) is skipped by reading the tensor that
-    feeds it; a softmax fused into the last Dense layer is replaced by that layer's linear map with its live
-    kernel and bias. The caller's model is not modified.
+    A final softmax / sigmoid (only present when the caller asked to strip it) is skipped by reading the tensor
+    that feeds it; one fused into the last Dense layer is replaced by that layer's linear map with its live kernel
+    and bias. A model with max pooling runs node by node (:class:`signxai.tf.executor.NodeRunner`) so that
+    pooling gradients follow the tie rule. The caller's model is not modified.
     """
 
     def __init__(self, model: keras.Model, info: ModelInfo, a_layer: str | None = None) -> None:
         self._out_layer = model.get_layer(info.output_layer)
         self._fused = info.softmax == "fused"
+        self._with_a = a_layer is not None
+        self._runner = None
+        if has_max_pool(model) and runnable(model, info.nodes):
+            self._runner = NodeRunner(model, info.nodes)
+            out = next(n for n in info.nodes if n.key == info.output_key)
+            self._head_key = info.output_key if info.softmax is None else out.inputs[0]
+            self._a_key = a_layer
+            return
         head = model.outputs[0] if info.softmax is None else self._out_layer.input
         outputs = [head]
         if a_layer is not None:
             outputs.append(model.get_layer(a_layer).output)
-        self._with_a = a_layer is not None
         # A new functional view of the same layers: it shares the caller's variables but holds no reference to
         # the caller's model object (see :func:`cached_functions`).
         self._model = keras.Model(model.inputs, outputs)
 
     def __call__(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
-        outs = self._model(x, training=False)
-        if not isinstance(outs, (list, tuple)):
-            outs = [outs]
-        head = outs[0]
+        if self._runner is not None:
+            values = self._runner(x)
+            head, a = values[self._head_key], (values[self._a_key] if self._with_a else None)
+        else:
+            outs = self._model(x, training=False)
+            if not isinstance(outs, (list, tuple)):
+                outs = [outs]
+            head, a = outs[0], (outs[1] if self._with_a else None)
         if self._fused:
             layer = self._out_layer
             head = linear(layer, head, layer.kernel, layer.bias if layer.use_bias else None)
-        return head, (outs[1] if self._with_a else None)
+        return head, a
 
 
 def gradient_function(eager: EagerModel, dtype: tf.DType, sample_shape: tuple) -> Callable:
@@ -96,7 +109,7 @@ def cached_functions(model: keras.Model, info: ModelInfo, a_layer: str | None) -
     new one per call. The cache holds the model weakly (entries disappear with the model).
     """
     per_model = _CACHE.setdefault(model, {})
-    key = (a_layer, info.softmax, info.output_layer, tuple(info.order))
+    key = (a_layer, info.softmax, info.output_layer, info.output_key)
     if key not in per_model:
         eager = EagerModel(model, info, a_layer)
         dtype = tf.as_dtype(info.dtype)

@@ -16,7 +16,7 @@ def safe_divide(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
 
 def sign_mu(x: tf.Tensor, mu: float) -> tf.Tensor:
     """+1 where ``x >= mu``, -1 elsewhere (sign(0) = +1 for mu = 0)."""
-    return tf.where(x >= tf.cast(mu, x.dtype), tf.ones_like(x), -tf.ones_like(x))
+    return tf.where(x >= tf.constant(mu, dtype=x.dtype), tf.ones_like(x), -tf.ones_like(x))
 
 
 def linear(layer: keras.layers.Layer, x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | None) -> tf.Tensor:

@@ -1,149 +1,118 @@
-"""LRP rules as iNNvestigate rule classes (spec section 3), for the private graph.
+"""LRP rules (spec section 3) on any layer of the clone with a linear map: Dense, SpatialConv, ChannelAffine.
 
-iNNvestigate's own rules are used where they implement the spec exactly (checked against the float64
-reference in the tests):
+Every rule is written once against the layer's map ``f(x, kernel, bias)``
+(:func:`signxai.tf.clone_layers.linear`): sums ``sum_j w_ij s_j`` are the gradient of ``f(t, w, None)`` at any
+``t`` with ``s`` as seed (f is linear in t), and denominators that count only real taps (W², Flat, Z^B) are
+``f`` applied to ones, so zero padding, groups and depthwise kernels are handled by ``f`` itself. Safe division
+``a / (b + 1e-7 [b == 0])`` and sign(0) = +1 throughout.
 
-- ``ZRule`` (Z: den = z with bias, safe division ``a / (b + 1e-7 [b == 0])``);
-- ``EpsilonRule`` (den = z + E sign(z) with sign(0) = +1);
-- ``AlphaBetaRule`` (den+ = sum a+w+ + a-w- + b+ + b-, den- = sum a+w- + a-w+ + b- + b+, inhibitor skipped for
-  beta = 0);
-- ``WSquareRule`` / ``FlatRule`` (denominators from a forward pass of ones through the zero-padded layer, so
-  padded positions count nothing);
-- ``BoundedRule`` (Z^B: den = sum x w - low w+ - high w-, bounds passed through the zero-padded layer);
-- ``ZPlusRule`` (alpha 1, beta 0, bias ignored: deep Taylor).
-
-The rules iNNvestigate lacks are written here against its public ``ReverseMappingBase`` interface:
-:class:`SignRule` (SIGN / SIGN-mu), :class:`EpsilonStdXRule` (epsilon = F * std of the layer input, per
-sample) and :class:`GammaRule`. :func:`rule_class` turns a :class:`signxai.common.RuleSpec` into a rule class
-with its parameters bound, as iNNvestigate's ``rule=[(condition, rule), ...]`` lists expect.
+:func:`apply_rule` computes the relevance at the layer input; :func:`rule_mapping` wraps it as an iNNvestigate
+reverse mapping.
 """
 
 from __future__ import annotations
 
-import innvestigate.analyzer.relevance_based.relevance_rule as rrule
 import innvestigate.backend.graph as igraph
 import tensorflow as tf
 
 from signxai.common import RuleSpec
 
-from .ops import linear, safe_divide, sign_mu
+from .clone_layers import kernel_and_bias, linear
+from .ops import safe_divide, sign_mu
 
 keras = tf.keras
 
 
-class _KernelRule(igraph.ReverseMappingBase):
-    """Base of the rules below: keeps the (clone's) layer; weights are read live from its variables."""
-
-    def __init__(self, layer: keras.layers.Layer, _state: dict) -> None:
-        self._layer = layer
-
-    @property
-    def _bias(self) -> tf.Tensor | None:
-        return self._layer.bias if getattr(self._layer, "use_bias", False) else None
-
-    def _propagate(self, x: tf.Tensor, z: tf.Tensor, r: tf.Tensor, den: tf.Tensor) -> tf.Tensor:
-        """sum_j w_ij r_j / den_j, as the gradient of ``z`` (linear in ``x``) with ``r / den`` as seed."""
-        return tf.gradients(z, x, grad_ys=safe_divide(r, den))[0]
+def _pos(t: tf.Tensor) -> tf.Tensor:
+    return tf.nn.relu(t)
 
 
-class SignRule(_KernelRule):
-    """SIGN / SIGN-mu input rule: den = z (bias, no epsilon); R_i = sign_mu(x_i) sum_j w_ij R_j / z_j."""
-
-    mu = 0.0
-
-    def apply(self, Xs: list, _Ys: list, Rs: list, _reverse_state: dict) -> list:
-        out = []
-        for x, r in zip(Xs, Rs):
-            z = linear(self._layer, x, self._layer.kernel, self._bias)
-            out.append(sign_mu(x, self.mu) * self._propagate(x, z, r, z))
-        return out
+def _neg(t: tf.Tensor) -> tf.Tensor:
+    return tf.minimum(t, tf.zeros_like(t))
 
 
-class EpsilonStdXRule(_KernelRule):
-    """Epsilon rule with E = F * std(a), the population std of each sample's layer input (spec section 3)."""
-
-    stdfactor = 0.25
-
-    def apply(self, Xs: list, _Ys: list, Rs: list, _reverse_state: dict) -> list:
-        out = []
-        for x, r in zip(Xs, Rs):
-            z = linear(self._layer, x, self._layer.kernel, self._bias)
-            axes = list(range(1, x.shape.rank))
-            eps = self.stdfactor * tf.math.reduce_std(x, axis=axes)
-            eps = tf.reshape(eps, [-1] + [1] * (z.shape.rank - 1))
-            den = z + eps * tf.where(z >= 0, tf.ones_like(z), -tf.ones_like(z))
-            out.append(x * self._propagate(x, z, r, den))
-        return out
+def _sign(t: tf.Tensor) -> tf.Tensor:
+    return tf.where(t >= 0, tf.ones_like(t), -tf.ones_like(t))
 
 
-class GammaRule(_KernelRule):
-    """Gamma rule: den = sum a (w + G w+) + b + G b+; R_i = a_i sum_j (w_ij + G w+_ij) R_j / den_j."""
-
-    gamma = 0.25
-
-    def apply(self, Xs: list, _Ys: list, Rs: list, _reverse_state: dict) -> list:
-        kernel = self._layer.kernel
-        kernel = kernel + self.gamma * tf.nn.relu(kernel)
-        bias = self._bias
-        if bias is not None:
-            bias = bias + self.gamma * tf.nn.relu(bias)
-        out = []
-        for x, r in zip(Xs, Rs):
-            z = linear(self._layer, x, kernel, bias)
-            out.append(x * self._propagate(x, z, r, z))
-        return out
+def _required(rule: RuleSpec, name: str) -> float:
+    value = getattr(rule, name)
+    if value is None:
+        raise ValueError(f"LRP rule {rule.name!r} needs {name}")
+    return float(value)
 
 
-def rule_class(rule: RuleSpec) -> type[igraph.ReverseMappingBase]:
-    """An iNNvestigate rule class implementing ``rule`` with its parameters bound.
+def apply_rule(rule: RuleSpec, layer: keras.layers.Layer, x: tf.Tensor, r: tf.Tensor) -> tf.Tensor:
+    """Relevance at the input ``x`` of ``layer`` under ``rule``, given the relevance ``r`` at its output."""
+    w, b = kernel_and_bias(layer)
 
-    Parameters
-    ----------
-    rule : signxai.common.RuleSpec
-        The rule of a layer, from ``MethodSpec.rule_for``.
+    def f(t: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | None = None) -> tf.Tensor:
+        return linear(layer, t, kernel, bias)
 
-    Returns
-    -------
-    type
-        A subclass of iNNvestigate's ``ReverseMappingBase`` taking ``(layer, state)``.
-    """
+    def back(kernel: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
+        """sum_j w_ij s_j (the transpose of the linear map applied to s)."""
+        t = tf.zeros_like(x)
+        return tf.gradients(f(t, kernel), t, grad_ys=s)[0]
+
     name = rule.name
-    if name == "z":
-        return rrule.ZRule
-    if name == "epsilon":
-        epsilon = float(rule.epsilon)
+    if name in ("z", "epsilon", "epsilon_std_x", "sign", "gamma"):
+        kernel, bias = w, b
+        if name == "gamma":
+            gamma = _required(rule, "gamma")
+            kernel = w + gamma * _pos(w)
+            bias = None if b is None else b + gamma * _pos(b)
+        z = f(x, kernel, bias)
+        den = z
+        if name == "epsilon":
+            den = z + _required(rule, "epsilon") * _sign(z)
+        elif name == "epsilon_std_x":
+            axes = list(range(1, x.shape.rank))
+            eps = _required(rule, "stdfactor") * tf.math.reduce_std(x, axis=axes)
+            den = z + tf.reshape(eps, [-1] + [1] * (z.shape.rank - 1)) * _sign(z)
+        grad = back(kernel, safe_divide(r, den))
+        if name == "sign":
+            return sign_mu(x, 0.0 if rule.mu is None else float(rule.mu)) * grad
+        return x * grad
+    if name in ("alpha_beta", "zplus"):
+        alpha, beta = (1.0, 0.0) if name == "zplus" else (_required(rule, "alpha"), _required(rule, "beta"))
+        bias = None if (name == "zplus" or b is None) else b
+        a_pos, a_neg = _pos(x), _neg(x)
+        w_pos, w_neg = _pos(w), _neg(w)
 
-        class Epsilon(rrule.EpsilonRule):
-            def __init__(self, layer, state) -> None:
-                super().__init__(layer, state, epsilon=epsilon, bias=True)
+        def part(w_a: tf.Tensor, w_b: tf.Tensor) -> tf.Tensor:
+            den = f(a_pos, w_a) + f(a_neg, w_b)
+            if bias is not None:
+                den = den + bias
+            s = safe_divide(r, den)
+            return a_pos * back(w_a, s) + a_neg * back(w_b, s)
 
-        return Epsilon
-    if name == "alpha_beta":
-        alpha, beta = float(rule.alpha), float(rule.beta)
-
-        class AlphaBeta(rrule.AlphaBetaRule):
-            def __init__(self, layer, state) -> None:
-                super().__init__(layer, state, alpha=alpha, beta=beta, bias=True)
-
-        return AlphaBeta
-    if name == "w_square":
-        return rrule.WSquareRule
-    if name == "flat":
-        return rrule.FlatRule
-    if name == "zplus":
-        return rrule.ZPlusRule
+        out = alpha * part(w_pos, w_neg)
+        if beta != 0:
+            out = out - beta * part(w_neg, w_pos)
+        return out
+    if name in ("w_square", "flat"):
+        kernel = tf.square(w) if name == "w_square" else tf.ones_like(w)
+        den = f(tf.ones_like(x), kernel)
+        return back(kernel, safe_divide(r, den))
     if name == "zb":
-        low, high = float(rule.low), float(rule.high)
-
-        class Bounded(rrule.BoundedRule):
-            def __init__(self, layer, state) -> None:
-                super().__init__(layer, state, low=low, high=high)
-
-        return Bounded
-    if name == "sign":
-        return type("Sign", (SignRule,), {"mu": float(rule.mu or 0.0)})
-    if name == "epsilon_std_x":
-        return type("EpsilonStdX", (EpsilonStdXRule,), {"stdfactor": float(rule.stdfactor)})
-    if name == "gamma":
-        return type("Gamma", (GammaRule,), {"gamma": float(rule.gamma)})
+        low, high = _required(rule, "low"), _required(rule, "high")
+        w_pos, w_neg = _pos(w), _neg(w)
+        ones = tf.ones_like(x)
+        den = f(x, w) - low * f(ones, w_pos) - high * f(ones, w_neg)
+        s = safe_divide(r, den)
+        return x * back(w, s) - low * back(w_pos, s) - high * back(w_neg, s)
     raise ValueError(f"no TensorFlow implementation of LRP rule {name!r}")
+
+
+def rule_mapping(rule: RuleSpec) -> type[igraph.ReverseMappingBase]:
+    """An iNNvestigate reverse mapping applying ``rule`` to a one-input layer with a linear map."""
+
+    class RuleMapping(igraph.ReverseMappingBase):
+        def __init__(self, layer: keras.layers.Layer, _state: dict) -> None:
+            self._layer = layer
+
+        def apply(self, Xs: list, _Ys: list, Rs: list, _reverse_state: dict) -> list:
+            return [apply_rule(rule, self._layer, x, r) for x, r in zip(Xs, Rs)]
+
+    RuleMapping.__name__ = f"Rule_{rule.name}"
+    return RuleMapping
