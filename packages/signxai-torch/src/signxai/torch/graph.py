@@ -259,9 +259,10 @@ class _Recorder(SignalMode):
             gate = second if self.is_gate(second) else first
             if all(t is gate for t in used) and self.depends(first) and self.depends(second):
                 return
-        self._problem("softmaxes used other than as a gate or the final output", where)
+        self.note_problem("softmaxes used other than as a gate or the final output", where)
 
-    def _problem(self, kind: str, part: str) -> None:
+    def note_problem(self, kind: str, part: str) -> None:
+        """Add ``part`` to the unsupported parts of ``kind`` (a key of :data:`ADVICE`), once."""
         if part not in self.problems[kind]:
             self.problems[kind].append(part)
 
@@ -271,31 +272,33 @@ class _Recorder(SignalMode):
             return
         if func in ROUTING or func in {torch.amax, torch.Tensor.amax}:
             if func is F.pad and kwargs.get("mode", args[2] if len(args) > 2 else "constant") != "constant":
-                self._problem(_OTHER, f"non-zero pad in {where}")
+                self.note_problem(_OTHER, f"non-zero pad in {where}")
             return
         if func is F.interpolate:
             mode = kwargs.get("mode", args[3] if len(args) > 3 else "nearest")
             if mode != "nearest":
-                self._problem(_OTHER, f"interpolate(mode={mode!r}) in {where}")
+                self.note_problem(_OTHER, f"interpolate(mode={mode!r}) in {where}")
             return
         if func in ARITHMETIC:
             first, second = operands(func, args, kwargs)
             if func in MULS and self.depends(first) and self.depends(second):
                 if not (self.is_gate(first) or self.is_gate(second)):
-                    self._problem("products of two input-dependent tensors that are not gates", where)
+                    self.note_problem("products of two input-dependent tensors that are not gates", where)
             elif func in DIVS and self.depends(second):
-                self._problem("divisions by an input-dependent tensor", where)
+                self.note_problem("divisions by an input-dependent tensor", where)
             return
         if func in WEIGHTED_CALLS:
             weight = args[1] if len(args) > 1 else kwargs.get("weight")
             if id(weight) not in self.weights:
-                self._problem("weights used outside nn.Linear / nn.ConvNd modules", f"{_func_name(func)} in {where}")
+                kind = "weights used outside nn.Linear / nn.ConvNd modules"
+                self.note_problem(kind, f"{_func_name(func)} in {where}")
             return
         if func is F.batch_norm:
             if not any(id(t) in self.bn_tensors for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)):
-                self._problem("modules with parameters that no LRP rule covers", f"functional batch_norm in {where}")
+                kind = "modules with parameters that no LRP rule covers"
+                self.note_problem(kind, f"functional batch_norm in {where}")
             return
-        self._problem(_OTHER, f"{_func_name(func)} in {where}")
+        self.note_problem(_OTHER, f"{_func_name(func)} in {where}")
 
     def cam_walk(self, output: torch.Tensor) -> tuple[tuple[Callable[..., Any], int] | None, str]:
         """Grad-CAM's default A (see the module docstring): ((func, index), description) or (None, reason)."""
@@ -350,7 +353,7 @@ def analyse(model: torch.nn.Module, x: torch.Tensor) -> ModelGraph:
     for name, module in model.named_modules():
         if isinstance(module, (*WEIGHTED_LAYERS, *BATCH_NORMS)):
             if isinstance(module, BATCH_NORMS) and (module.running_mean is None or module.running_var is None):
-                recorder._problem("BatchNorms without running statistics", name)
+                recorder.note_problem("BatchNorms without running statistics", name)
             continue
         if any(True for _ in module.parameters(recurse=False)):
             unsupported.append(f"{name or '<model>'} ({type(module).__name__})")
@@ -367,7 +370,7 @@ def analyse(model: torch.nn.Module, x: torch.Tensor) -> ModelGraph:
         counts[name] += 1
         if counts[name] > 1:
             if isinstance(module, (*WEIGHTED_LAYERS, *BATCH_NORMS)):
-                recorder._problem("layers with weights called more than once (weight sharing)", name)
+                recorder.note_problem("layers with weights called more than once (weight sharing)", name)
             return
         graph.called.append(name)
         first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
