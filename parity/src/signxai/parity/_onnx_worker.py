@@ -148,9 +148,22 @@ def freeze(model):
     return tf_loader.from_function(function, input_names, output_names, large_model=True), input_names, output_names
 
 
+def numpy2_alias_for_tf2onnx() -> None:
+    """Give numpy >= 2 the ``np.product`` alias tf2onnx 1.17 calls with external tensor storage.
+
+    tf2onnx 1.17.0 (its last release) calls ``np.product`` in ``Node.get_value_attr``; numpy 2.0 removed that alias
+    of ``np.prod``. Only this short-lived conversion process gets it back (the explaining processes never do).
+    """
+    import numpy as np
+
+    if not hasattr(np, "product"):
+        np.product = np.prod
+
+
 def convert(model_dir: str, out_dir: str) -> dict[str, float]:
     """Convert the Keras model saved in ``model_dir`` to ``out_dir/model.onnx`` (+ external tensors)."""
     start = time.perf_counter()
+    numpy2_alias_for_tf2onnx()
     import tensorflow as tf
     from tf2onnx import optimizer, utils
     from tf2onnx.graph import ExternalTensorStorage
