@@ -217,3 +217,42 @@ def test_batchnorm_after_a_layer_with_another_consumer_equals_reference(method: 
     expected = ref.explain(ref_model, x_ref, method)
     got = to_reference_layout(Explainer(mirror(ref_model), method)(torch.from_numpy(to_torch_layout(x_ref))).numpy())
     assert np.abs(got - expected).max() <= TOLERANCE * np.abs(expected).max()
+
+
+FLAT_METHODS = [
+    "gradient",
+    "input_t_gradient",
+    "guided_backprop",
+    "deconvnet",
+    "integrated_gradients",
+    "smoothgrad",
+    "vargrad",
+    "grad_cam",
+    "grad_cam_timeseries",
+    "lrp_z",
+    "lrpsign_epsilon_0_25_std_x",
+    "lrp_alpha_2_beta_1",
+    "lrpz_gamma_0_25",
+    "w2lrp_sequential_composite_a",
+    "flatlrp_epsilon_1",
+    "zblrp_sequential_composite_b_VGG16ILSVRC",
+    "deep_taylor",
+]
+
+
+@pytest.mark.parametrize("model_name", ["image_cnn", "timeseries_cnn", "residual_cnn", "ecg_resnet", "gated_ecg"])
+@pytest.mark.parametrize("method", FLAT_METHODS)
+def test_flat_inputs_equal_reference(model_name: str, method: str) -> None:
+    """zoo.flat_inputs (quantised, a constant stretch, trailing zeros): ties decided by the rule of spec section 1."""
+    ref_model, model, _, _ = case(model_name)
+    x_ref = zoo.flat_inputs(ref_model, n=2, seed=0)
+    x = torch.from_numpy(to_torch_layout(x_ref))
+    try:
+        expected = ref.explain(ref_model, x_ref, method)
+    except ValueError:
+        with pytest.raises(ValueError):
+            Explainer(model, method)(x)
+        return
+    got = to_reference_layout(Explainer(model, method)(x).numpy())
+    scale = np.abs(expected).max()
+    assert np.abs(got - expected).max() <= TOLERANCE * scale or (scale == 0 and np.abs(got).max() == 0)
