@@ -259,7 +259,7 @@ class _Recorder(SignalMode):
             gate = second if self.is_gate(second) else first
             if all(t is gate for t in used) and self.depends(first) and self.depends(second):
                 return
-        self.note_problem("softmaxes used other than as a gate or the final output", where)
+        self.note_problem("softmaxes used other than as a gate or the final output", f"{_func_name(func)} in {where}")
 
     def note_problem(self, kind: str, part: str) -> None:
         """Add ``part`` to the unsupported parts of ``kind`` (a key of :data:`ADVICE`), once."""
@@ -283,9 +283,11 @@ class _Recorder(SignalMode):
             first, second = operands(func, args, kwargs)
             if func in MULS and self.depends(first) and self.depends(second):
                 if not (self.is_gate(first) or self.is_gate(second)):
-                    self.note_problem("products of two input-dependent tensors that are not gates", where)
+                    self.note_problem(
+                        "products of two input-dependent tensors that are not gates", f"{_func_name(func)} in {where}"
+                    )
             elif func in DIVS and self.depends(second):
-                self.note_problem("divisions by an input-dependent tensor", where)
+                self.note_problem("divisions by an input-dependent tensor", f"{_func_name(func)} in {where}")
             return
         if func in WEIGHTED_CALLS:
             weight = args[1] if len(args) > 1 else kwargs.get("weight")
