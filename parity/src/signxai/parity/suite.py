@@ -6,7 +6,9 @@ Two profiles:
   with the parameters written in the names (SmoothGrad 50 samples, integrated gradients 50/100 steps). On 2 CPU
   cores this takes hours (VGG16 at 224 in float64 costs about 5 s per forward+backward pass in TensorFlow).
 - ``ci`` (default, about 13 minutes on 2 cores, 17 GB peak memory): every applicable method on the 12-lead ECG
-  model, both tiers, both targets; on VGG16 at 224 a representative subset (:data:`VGG16_CI_METHODS`: every
+  model fed a recorder-like ECG (:func:`signxai.parity.data.ecg_recording`: 1 µV quantisation, a flat stretch, zero
+  padding to the model's length — max-pooling windows full of ties), both tiers, both targets; the same model with a
+  constant non-zero segment instead of the flat one on :data:`SMALL_CI_METHODS`; on VGG16 at 224 a representative subset (:data:`VGG16_CI_METHODS`: every
   method family and base, every modifier, every LRP input rule and every body rule at least once) in both
   targets, in float32 and, except :data:`VGG16_CI_FLOAT64_EXCLUDED` (memory), in float64, with SmoothGrad /
   VarGrad / integrated gradients run with fewer samples / steps (:data:`VGG16_CI_PARAMS`, passed as keywords to
@@ -93,6 +95,8 @@ SMALL_CI_METHODS = (
     "deep_taylor",
 )
 PROFILES = ("ci", "full")
+#: Level of the constant (non-zero) segment of the second ECG input, in mV (a baseline offset).
+ECG_CONSTANT_MV = 0.3
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,12 @@ def cases(profile: str = "ci") -> list[Case]:
         if ci
         else ""
     )
+    constant_note = (
+        f"ci profile: the ECG with a constant {ECG_CONSTANT_MV} mV segment runs the {len(SMALL_CI_METHODS)} methods "
+        "of the small models (the whole catalog runs on the ECG with a flat segment)"
+        if ci
+        else ""
+    )
     small_note = (
         f"ci profile: the small conversion models run {len(SMALL_CI_METHODS)} methods covering every rule kind"
         if ci
@@ -167,7 +177,14 @@ def cases(profile: str = "ci") -> list[Case]:
             vgg_note,
             methods_float64=tuple(m for m in VGG16_CI_METHODS if m not in VGG16_CI_FLOAT64_EXCLUDED) if ci else None,
         ),
-        Case("ecg_cnn", models.ecg_cnn, lambda m: data.ecg_12lead()),
+        Case("ecg_cnn", models.ecg_cnn, lambda m: data.ecg_recording(length=int(m.input_shape[1]))),
+        Case(
+            "ecg_cnn_constant",
+            models.ecg_cnn,
+            lambda m: data.ecg_recording(length=int(m.input_shape[1]), constant=ECG_CONSTANT_MV),
+            SMALL_CI_METHODS if ci else None,
+            note=constant_note,
+        ),
         Case("batchnorm_cnn", models.batchnorm_cnn, _small, SMALL_CI_METHODS if ci else None, note=small_note),
         Case("pooling_cnn", models.pooling_cnn, _small, SMALL_CI_METHODS if ci else None, note=small_note),
         Case("reshape_cnn", models.reshape_cnn, _small, SMALL_CI_METHODS if ci else None, note=small_note),
