@@ -13,14 +13,8 @@ from signxai.parity.suite import SMALL_CI_METHODS, VGG16_CI_FLOAT64_EXCLUDED, ca
 def test_profiles():
     ci = {c.name: c for c in cases("ci")}
     full = {c.name: c for c in cases("full")}
-    assert set(ci) == set(full) == {
-        "vgg16",
-        "ecg_cnn",
-        "ecg_cnn_constant",
-        "batchnorm_cnn",
-        "pooling_cnn",
-        "reshape_cnn",
-    }
+    names = {"vgg16", "ecg_cnn", "ecg_cnn_constant", "batchnorm_cnn", "pooling_cnn", "reshape_cnn"}
+    assert set(ci) == set(full) == names
     assert all(c.methods_for(t) is None for c in full.values() for t in ("float64", "float32"))
     assert ci["ecg_cnn"].methods_for("float64") is None  # the whole catalog in the proof tier
     vgg64, vgg32 = ci["vgg16"].methods_for("float64"), ci["vgg16"].methods_for("float32")

@@ -5,14 +5,14 @@ Two profiles:
 - ``full``: every applicable catalog method on every model, both tiers, argmax and a fixed non-argmax target,
   with the parameters written in the names (SmoothGrad 50 samples, integrated gradients 50/100 steps). On 2 CPU
   cores this takes hours (VGG16 at 224 in float64 costs about 5 s per forward+backward pass in TensorFlow).
-- ``ci`` (default, about 13 minutes on 2 cores, 17 GB peak memory): every applicable method on the 12-lead ECG
-  model fed a recorder-like ECG (:func:`signxai.parity.data.ecg_recording`: 1 µV quantisation, a flat stretch, zero
+- ``ci`` (default, about 13 minutes on 2 cores, 17 GB peak memory): every applicable method on the 12-lead ECG model
+  fed a recorder-like ECG (:func:`signxai.parity.data.ecg_recording`: 1 µV quantisation, a flat stretch, zero
   padding to the model's length — max-pooling windows full of ties), both tiers, both targets; the same model with a
-  constant non-zero segment instead of the flat one on :data:`SMALL_CI_METHODS`; on VGG16 at 224 a representative subset (:data:`VGG16_CI_METHODS`: every
-  method family and base, every modifier, every LRP input rule and every body rule at least once) in both
-  targets, in float32 and, except :data:`VGG16_CI_FLOAT64_EXCLUDED` (memory), in float64, with SmoothGrad /
-  VarGrad / integrated gradients run with fewer samples / steps (:data:`VGG16_CI_PARAMS`, passed as keywords to
-  both backends: the same code path with fewer terms); on the three small conversion models
+  constant non-zero segment instead of the flat one on :data:`SMALL_CI_METHODS`; on VGG16 at 224 a representative
+  subset (:data:`VGG16_CI_METHODS`: every method family and base, every modifier, every LRP input rule and every
+  body rule at least once) in both targets, in float32 and, except :data:`VGG16_CI_FLOAT64_EXCLUDED` (memory), in
+  float64, with SmoothGrad / VarGrad / integrated gradients run with fewer samples / steps (:data:`VGG16_CI_PARAMS`,
+  passed as keywords to both backends: the same code path with fewer terms); on the three small conversion models
   :data:`SMALL_CI_METHODS`. The report names every restriction.
 """
 
