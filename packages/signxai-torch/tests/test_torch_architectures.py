@@ -103,8 +103,9 @@ def bias_free(model: nn.Module) -> nn.Module:
 MODELS = ["resnet18", "mobilenet_v2", "densenet121", "efficientnet_b0", "ecg_resnet"]
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", [*MODELS, "mobilenet_v3_small", "shufflenet_v2_x0_5"])
 def test_lrp_z_conserves_on_bias_free_copy(name: str) -> None:
+    """Also MobileNetV3 (hard-swish, hard-sigmoid SE gates) and ShuffleNetV2 (channel shuffle, split, depthwise)."""
     model, shape = build(name)
     free = bias_free(model)
     x = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
