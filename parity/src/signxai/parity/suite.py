@@ -8,7 +8,8 @@ Two profiles:
 - ``ci`` (default, about 13 minutes on 2 cores, 17 GB peak memory): every applicable method on the 12-lead ECG model
   fed a recorder-like ECG (:func:`signxai.parity.data.ecg_recording`: 1 µV quantisation, a flat stretch, zero
   padding to the model's length — max-pooling windows full of ties), both tiers, both targets; the same model with a
-  constant non-zero segment instead of the flat one on :data:`SMALL_CI_METHODS`; on VGG16 at 224 a representative
+  constant non-zero segment instead of the flat one on :data:`SMALL_CI_METHODS`; on VGG16 at 224, fed the photograph
+  with clipped highlights and shadows (:func:`signxai.parity.data.vgg16_saturated_image`), a representative
   subset (:data:`VGG16_CI_METHODS`: every method family and base, every modifier, every LRP input rule and every
   body rule at least once) in both targets, in float32 and, except :data:`VGG16_CI_FLOAT64_EXCLUDED` (memory), in
   float64, with SmoothGrad / VarGrad / integrated gradients run with fewer samples / steps (:data:`VGG16_CI_PARAMS`,
@@ -171,7 +172,7 @@ def cases(profile: str = "ci") -> list[Case]:
         Case(
             "vgg16",
             models.vgg16,
-            lambda m: data.vgg16_image(),
+            lambda m: data.vgg16_saturated_image(),
             VGG16_CI_METHODS if ci else None,
             dict(VGG16_CI_PARAMS) if ci else {},
             vgg_note,
