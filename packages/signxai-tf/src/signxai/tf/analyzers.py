@@ -31,6 +31,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 from innvestigate.analyzer.reverse_base import ReverseAnalyzerBase
+from keras.src.engine import base_layer_utils
 
 from signxai.common import MethodSpec
 
@@ -74,13 +75,17 @@ class SpecReverseAnalyzer(ReverseAnalyzerBase):
         """Build the analysis tensors (``self.analysis_inputs``, ``self.analysis_output``) in the current graph.
 
         iNNvestigate wraps them into a Keras model, which makes Keras turn every raw TensorFlow op of the reverse
-        mappings into a layer and evaluate its constants one session call at a time (most of the build time);
+        mappings into a layer and evaluate its constants one session call at a time (quadratic in the depth);
         the tensors are all that is run here, so no model is built.
         """
         model, analysis_inputs, stop_at = self._prepare_model(self._model)
         self._analysis_inputs = analysis_inputs
         self._prepared_model = model
-        outputs = self._create_analysis(model, stop_analysis_at_tensors=stop_at)
+        # Inside a layer-call context Keras does not wrap the raw TensorFlow ops of the reverse mappings into
+        # layers when iNNvestigate applies its own Keras layers (sums over consumers) to them: without it each
+        # such call walks the whole reverse graph and evaluates its constants one session call at a time.
+        with base_layer_utils.call_context().enter(model, model.inputs, True, False):
+            outputs = self._create_analysis(model, stop_analysis_at_tensors=stop_at)
         self.analysis_inputs = list(self._model.inputs) + list(analysis_inputs)
         self.analysis_output = outputs[0]
 
@@ -96,16 +101,17 @@ class SpecReverseAnalyzer(ReverseAnalyzerBase):
     def _mapping_for(self, layer: keras.layers.Layer, _state: dict):
         info: CloneRole = self._roles[layer.name]
         role = info.role
-        gradient = self._gradient_reverse_mapping
         if role == "maxpool":
             pool, strides, padding = pool_args(layer)
             return lambda Xs, _Ys, Rs, _s: [route_max_pool(Xs[0], Rs[0], pool, strides, padding)]
+        if isinstance(layer, PASS_THROUGH):
+            return lambda _Xs, _Ys, Rs, _s: list(Rs)
         if self._base != "lrp":
             if role == "activation" and info.step.act.name != "linear":
                 if self._base == "deconvnet":
                     return lambda _Xs, _Ys, Rs, _s: [tf.nn.relu(Rs[0])]
-                return lambda Xs, Ys, Rs, _s: tf.gradients(Ys[0], Xs[0], grad_ys=tf.nn.relu(Rs[0]))
-            return gradient
+                return lambda Xs, _Ys, Rs, _s: local_gradient(layer, Xs, tf.nn.relu(Rs[0]))
+            return lambda Xs, _Ys, Rs, _s: local_gradient(layer, Xs, Rs[0])
         if role in ("activation", "softmax"):
             return lambda _Xs, _Ys, Rs, _s: list(Rs)
         if role in ("weighted", "affine"):
@@ -125,10 +131,33 @@ class SpecReverseAnalyzer(ReverseAnalyzerBase):
         if role == "avgpool":
 
             def avgpool(Xs, Ys, Rs, _s):
-                return [Xs[0] * tf.gradients(Ys[0], Xs[0], grad_ys=safe_divide(Rs[0], Ys[0]))[0]]
+                return [Xs[0] * local_gradient(layer, Xs, safe_divide(Rs[0], Ys[0]))[0]]
 
             return avgpool
-        return gradient
+        return lambda Xs, _Ys, Rs, _s: local_gradient(layer, Xs, Rs[0])
+
+
+#: Identity at inference: the signal passes unchanged.
+PASS_THROUGH = (
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout1D,
+    keras.layers.SpatialDropout2D,
+    keras.layers.GaussianDropout,
+    keras.layers.GaussianNoise,
+    keras.layers.AlphaDropout,
+)
+
+
+def local_gradient(layer: keras.layers.Layer, Xs: list, seed: tf.Tensor) -> list:
+    """The vector-Jacobian product of the layer's map at ``Xs`` with ``seed``, on a private copy of its inputs.
+
+    ``tf.gradients`` marks every op reachable from its ``xs``; on the clone's own tensors that is the rest of the
+    forward and the reverse graph built so far (quadratic in the depth of DenseNet-like models), on fresh identity
+    copies it is the layer's own ops only. ``layer.call`` records nothing in the clone's graph of layers.
+    """
+    xs = [tf.identity(x) for x in Xs]
+    y = layer.call(xs[0] if len(xs) == 1 else xs)
+    return tf.gradients(y, xs, grad_ys=seed)
 
 
 class GraphAnalyzer:
