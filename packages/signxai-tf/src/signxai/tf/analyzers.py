@@ -31,17 +31,20 @@ import warnings
 import numpy as np
 import tensorflow as tf
 from innvestigate.analyzer.reverse_base import ReverseAnalyzerBase
-from keras.src.engine import base_layer_utils
 
 from signxai.common import MethodSpec
 
 from .canonical import ModelInfo
 from .clone import CloneRole, build_clone, clone_weights, source_arrays
 from .graph import PrivateGraph
+from .keras_compat import keras_internals
 from .ops import safe_divide
 from .plan import make_plan
 from .rules import apply_rule
 from .ties import pool_args, route_max_pool
+
+#: keras.src.engine.base_layer_utils on TensorFlow 2.14, tf_keras.src.engine.base_layer_utils with tf-keras
+base_layer_utils = keras_internals().base_layer_utils
 
 keras = tf.keras
 

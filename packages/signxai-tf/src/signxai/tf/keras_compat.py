@@ -168,6 +168,8 @@ class KerasInternals:
         ``<package>.src.engine.base_layer`` (TF2 layer hierarchy).
     base_layer_v1 : module
         ``<package>.src.engine.base_layer_v1`` (TF1 layer hierarchy Keras swaps in for graph mode).
+    base_layer_utils : module
+        ``<package>.src.engine.base_layer_utils`` (the layer call context).
     """
 
     package: str
@@ -175,6 +177,7 @@ class KerasInternals:
     backend: ModuleType
     base_layer: ModuleType
     base_layer_v1: ModuleType
+    base_layer_utils: ModuleType
 
 
 def _tf_keras_package() -> tuple[str, str]:
@@ -225,6 +228,7 @@ def keras_internals() -> KerasInternals:
         backend=importlib.import_module(f"{package}.src.backend"),
         base_layer=importlib.import_module(f"{package}.src.engine.base_layer"),
         base_layer_v1=importlib.import_module(f"{package}.src.engine.base_layer_v1"),
+        base_layer_utils=importlib.import_module(f"{package}.src.engine.base_layer_utils"),
     )
 
 
