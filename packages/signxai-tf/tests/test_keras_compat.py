@@ -117,3 +117,20 @@ def test_keras3_model_is_a_value_error_saying_what_to_do() -> None:
     with pytest.raises(ValueError, match=r"Keras 3\) model; signxai.tf explains Keras 2 models") as info:
         explain(model, small_input(), "gradient")
     assert "build or load the model through tf.keras" in str(info.value)
+
+
+def test_no_module_imports_keras_internals_directly() -> None:
+    """keras.src.* exists on TF 2.14 only (tf-keras has tf_keras.src.*, Keras 3 neither): go through keras_compat."""
+    import ast
+    from pathlib import Path
+
+    import signxai.tf
+
+    offenders = []
+    for path in sorted(Path(signxai.tf.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("keras", "tf_keras")]
+    assert offenders == [], f"import Keras internals through signxai.tf.keras_compat: {offenders}"
