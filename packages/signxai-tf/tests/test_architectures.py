@@ -73,6 +73,7 @@ def ecg_resnet(dtype: str = "float64") -> tf.keras.Model:
 
 
 def build(name: str) -> tf.keras.Model:
+    tf.keras.utils.set_random_seed(0)
     if name == "ecg_resnet":
         return ecg_resnet()
     return APPS[name](weights=None, input_shape=(32, 32, 3), classes=3, classifier_activation=None)
@@ -103,7 +104,10 @@ def test_conservation_and_every_family(float64, name: str) -> None:
         kind = "timeseries" if name == "ecg_resnet" and method == "grad_cam" else None
         r = explain(model, x, method + ("_timeseries" if kind else ""), target=target)
         assert r.shape == x.shape and np.all(np.isfinite(r)), method
-        assert np.abs(r).max() > 0, method
+        if "grad_cam" in method:  # ReLU(sum_c w_c A_c) may be 0 everywhere for random weights
+            assert r.min() >= 0 and r.max() <= 1, method
+        else:
+            assert np.abs(r).max() > 0, method
         maps[method] = r
     if name in ("mobilenetv2", "efficientnetb0"):
         gradient = explain(model, x, "gradient", target=target) * z_t
