@@ -175,3 +175,18 @@ def test_upsampling_equals_tf_image_resize() -> None:
     ours_1d = upsample(series, (2, 11, 4))
     theirs_1d = tf.image.resize(tf.constant(series[:, :, None, None]), (11, 1), method="bilinear").numpy()[:, :, 0]
     np.testing.assert_allclose(ours_1d, np.repeat(theirs_1d, 4, axis=-1), rtol=1e-6, atol=1e-7)
+
+
+def test_final_sigmoid_is_an_error_unless_stripped(x: np.ndarray) -> None:
+    """A final sigmoid is an output squasher like softmax (spec section 8): refused, or stripped on request."""
+    logits_model = small_cnn()
+    inp = tf.keras.Input((6, 6, 2), dtype="float64")
+    out = L.Activation("sigmoid", dtype="float64")(logits_model(inp))
+    sigmoid_model = tf.keras.Model(inp, out)
+    flat = tf.keras.Model(logits_model.inputs, L.Activation("sigmoid", dtype="float64")(logits_model.outputs[0]))
+    for model in (sigmoid_model, flat):
+        with pytest.raises(ValueError, match="sigmoid"):
+            explain(model, x, "gradient")
+    for method in ["gradient", "lrp_epsilon_0_1"]:
+        got = explain(flat, x, method, strip_softmax=True)
+        np.testing.assert_allclose(got, explain(logits_model, x, method), rtol=1e-10, atol=1e-12)
