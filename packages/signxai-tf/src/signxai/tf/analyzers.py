@@ -37,14 +37,11 @@ from signxai.common import MethodSpec
 from .canonical import ModelInfo
 from .clone import CloneRole, build_clone, clone_weights, source_arrays
 from .graph import PrivateGraph
-from .keras_compat import keras_internals
+from .keras_compat import layer_call_context
 from .ops import safe_divide
 from .plan import make_plan
 from .rules import apply_rule
 from .ties import pool_args, route_max_pool
-
-#: keras.src.engine.base_layer_utils on TensorFlow 2.14, tf_keras.src.engine.base_layer_utils with tf-keras
-base_layer_utils = keras_internals().base_layer_utils
 
 keras = tf.keras
 
@@ -87,7 +84,7 @@ class SpecReverseAnalyzer(ReverseAnalyzerBase):
         # Inside a layer-call context Keras does not wrap the raw TensorFlow ops of the reverse mappings into
         # layers when iNNvestigate applies its own Keras layers (sums over consumers) to them: without it each
         # such call walks the whole reverse graph and evaluates its constants one session call at a time.
-        with base_layer_utils.call_context().enter(model, model.inputs, True, False):
+        with layer_call_context(model, model.inputs):
             outputs = self._create_analysis(model, stop_analysis_at_tensors=stop_at)
         self.analysis_inputs = list(self._model.inputs) + list(analysis_inputs)
         self.analysis_output = outputs[0]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
 import sys
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "current_environment",
     "environment_problems",
     "keras_internals",
+    "layer_call_context",
 ]
 
 #: The values of ``TF_USE_LEGACY_KERAS`` TensorFlow accepts as "on" (``tensorflow/python/util/lazy_loader.py``).
@@ -230,6 +232,29 @@ def keras_internals() -> KerasInternals:
         base_layer_v1=importlib.import_module(f"{package}.src.engine.base_layer_v1"),
         base_layer_utils=importlib.import_module(f"{package}.src.engine.base_layer_utils"),
     )
+
+
+def layer_call_context(layer: Any, inputs: Any) -> Any:
+    """Keras' layer-call context for ``layer`` in graph mode, inference (``training=False``).
+
+    ``CallContext.enter`` takes ``training`` as its fourth argument in Keras 2.14 and a ``call_context_args`` dict
+    (``{"training": ...}``) in tf-keras 2.16+; this passes whichever the installed Keras 2 expects.
+
+    Parameters
+    ----------
+    layer : keras.layers.Layer
+        The layer (or model) whose call is active.
+    inputs : list of tensors
+        Its inputs.
+
+    Returns
+    -------
+    context manager
+    """
+    context = keras_internals().base_layer_utils.call_context()
+    if "call_context_args" in inspect.signature(context.enter).parameters:
+        return context.enter(layer, inputs, True, {"training": False})
+    return context.enter(layer, inputs, True, False)
 
 
 def check_model(model: Any) -> None:
