@@ -71,7 +71,6 @@ nox.options.sessions = [
     "tests-torch-latest",
     "tests-tf-latest",
     "parity",
-    "parity-latest",
     "docs",
 ]
 
