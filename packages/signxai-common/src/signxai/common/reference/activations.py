@@ -12,24 +12,13 @@ import math
 
 import numpy as np
 
+from .layers import ACTIVATION_FUNCTIONS
+
 SELU_SCALE = 1.0507009873554805
 SELU_ALPHA = 1.6732632423543772
 
 #: Every element-wise activation name: ReLU / ELU layers plus the Activation functions except softmax.
-ELEMENTWISE = (
-    "relu",
-    "elu",
-    "relu6",
-    "leaky_relu",
-    "selu",
-    "gelu",
-    "silu",
-    "hard_sigmoid",
-    "hard_swish",
-    "softplus",
-    "tanh",
-    "sigmoid",
-)
+ELEMENTWISE = ("relu", "elu", *(fn for fn in ACTIVATION_FUNCTIONS if fn != "softmax"))
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
