@@ -14,9 +14,11 @@ pip, not uv: uv ignores the machine's pip settings and would download torch.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import nox
@@ -75,6 +77,28 @@ nox.options.sessions = [
 ]
 
 
+#: Set (``.ci/run`` does) to delete each session's virtualenv when the session ends. Every backend session holds a
+#: CUDA build of torch (about 5.5 GB) or TensorFlow (about 2 GB); keeping all of them filled CI's disk (a run
+#: ended in ``OSError: [Errno 28] No space left on device``). With it set, at most one environment exists at a time.
+DROP_VENVS = os.environ.get("SIGNXAI_DROP_VENVS", "") not in ("", "0")
+
+
+def dropping_venv(func: Callable[[nox.Session], None]) -> Callable[[nox.Session], None]:
+    """Run the session, then delete its virtualenv when ``SIGNXAI_DROP_VENVS`` is set (pass or fail)."""
+
+    @functools.wraps(func)
+    def wrapper(session: nox.Session) -> None:
+        try:
+            func(session)
+        finally:
+            location = getattr(session.virtualenv, "location", None)
+            if DROP_VENVS and location and Path(location).is_dir():
+                shutil.rmtree(location, ignore_errors=True)
+                session.log(f"removed {location} (SIGNXAI_DROP_VENVS)")
+
+    return wrapper
+
+
 def install(session: nox.Session, *requirements: str) -> None:
     session.install(*CONSTRAINTS, *requirements)
 
@@ -103,6 +127,7 @@ def require_versions(session: nox.Session, **minimum: str) -> None:
 
 
 @nox.session(python=PYTHON)
+@dropping_venv
 def lint(session: nox.Session) -> None:
     """ruff over the whole repository."""
     install(session, "ruff")
@@ -111,6 +136,7 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(name="tests-common", python=PYTHON)
+@dropping_venv
 def tests_common(session: nox.Session) -> None:
     """signxai-common: catalog, grammar, SIGN math, float64 reference, visualization."""
     install(session, f"{COMMON}[plot,test]")
@@ -118,6 +144,7 @@ def tests_common(session: nox.Session) -> None:
 
 
 @nox.session(name="tests-torch", python=PYTHON)
+@dropping_venv
 def tests_torch(session: nox.Session) -> None:
     """signxai-torch: every catalog method on PyTorch (Zennit) against the float64 reference; from_onnx."""
     install(session, f"{COMMON}[plot]", f"{TORCH}[onnx,test]")
@@ -125,6 +152,7 @@ def tests_torch(session: nox.Session) -> None:
 
 
 @nox.session(name="tests-tf", python=PYTHON)
+@dropping_venv
 def tests_tf(session: nox.Session) -> None:
     """signxai-tf: every catalog method on TensorFlow/Keras (iNNvestigate) against the float64 reference."""
     install(session, f"{COMMON}[plot]", f"{TF}[test]")
@@ -132,6 +160,7 @@ def tests_tf(session: nox.Session) -> None:
 
 
 @nox.session(name="tests-torch-latest", python=TORCH_LATEST_PYTHON)
+@dropping_venv
 def tests_torch_latest(session: nox.Session) -> None:
     """signxai-common + signxai-torch tests on the newest stack (Python 3.13, no pins).
 
@@ -144,6 +173,7 @@ def tests_torch_latest(session: nox.Session) -> None:
 
 
 @nox.session(name="tests-tf-latest", python=TF_LATEST_PYTHON)
+@dropping_venv
 def tests_tf_latest(session: nox.Session) -> None:
     """signxai-common + signxai-tf tests on the newest stack (Python 3.12, TensorFlow + tf-keras, no pins).
 
@@ -158,6 +188,7 @@ def tests_tf_latest(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+@dropping_venv
 def parity(session: nox.Session) -> None:
     """Keras -> ONNX -> PyTorch: every applicable method in both backends, float64 and float32 tiers.
 
@@ -169,6 +200,7 @@ def parity(session: nox.Session) -> None:
 
 
 @nox.session(name="parity-latest", python=TF_LATEST_PYTHON)
+@dropping_venv
 def parity_latest(session: nox.Session) -> None:
     """Parity suite on the newest stack (Python 3.12): float64 tier of the ECG CNN and the three small models.
 
@@ -192,6 +224,7 @@ def parity_latest(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+@dropping_venv
 def demo(session: nox.Session) -> None:
     """The main job: train a digits CNN and a 12-lead ECG CNN in Keras, explain them in both backends, write a gallery.
 
@@ -202,6 +235,7 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+@dropping_venv
 def bench(session: nox.Session) -> None:
     """Method timings of both backends side by side with ratios (VGG16; ``-- --model ecg`` for the ECG CNN)."""
     install(session, COMMON, f"{TORCH}[onnx]", TF, PARITY)
@@ -209,6 +243,7 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+@dropping_venv
 def docs(session: nox.Session) -> None:
     """Sphinx site (warnings are errors): catalog and parity pages generated from the code and the latest report."""
     # The backends are installed (pinned stack) so that autodoc imports them as they are: both check their
