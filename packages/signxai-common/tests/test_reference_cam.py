@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from signxai.common import parse_method
+from signxai.common.cam import interpolation_matrix, upsample
 from signxai.common.reference import explain, forward, zoo
 from signxai.common.reference import layers as L
-from signxai.common.reference.cam import cam_layer, interpolation_matrix, upsample
+from signxai.common.reference.cam import cam_layer
 from signxai.common.reference.forward import forward_all
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,16 +31,21 @@ def safe_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a / (b + SAFE_DIVISION_EPS * (b == 0))
 
 
-def apply_modifiers(r: np.ndarray, x: np.ndarray, modifiers: Sequence[Modifier]) -> np.ndarray:
-    """Apply ``_x_input`` / ``_x_sign`` / ``_x_sign_mu`` modifiers to a map ``r`` of ``x``'s shape, in order."""
+def apply_modifiers(r: Any, x: Any, modifiers: Sequence[Modifier]) -> Any:
+    """Apply ``_x_input`` / ``_x_sign`` / ``_x_sign_mu`` modifiers to a map ``r`` of ``x``'s shape, in order.
+
+    Framework-neutral: ``r`` and ``x`` are NumPy arrays or tensors of one framework (a PyTorch map stays on its
+    device); only ``*``, ``>=`` and integer arithmetic are used, so the sign factor ``2 [x >= mu] - 1`` is +1 / -1
+    with sign(0) = +1 (spec section 1) and ``r`` keeps its floating dtype.
+    """
     for mod in modifiers:
         if mod.name == "x_input":
             r = r * x
-        elif mod.name == "x_sign":
-            r = r * sign(x)
-        elif mod.name == "x_sign_mu":
-            assert mod.mu is not None
-            r = r * sign_mu(x, mod.mu)
+        elif mod.name in ("x_sign", "x_sign_mu"):
+            mu = 0.0 if mod.name == "x_sign" else mod.mu
+            if mu is None:
+                raise ValueError(f"modifier {mod.name!r} needs mu")
+            r = r * ((x >= mu) * 2 - 1)
         else:
             raise ValueError(f"unknown modifier {mod.name!r}")
     return r

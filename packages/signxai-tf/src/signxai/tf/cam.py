@@ -5,14 +5,16 @@ the walk back from the output over Dense, Flatten, pooling, dropout and element-
 a named convolution without activation that is directly and solely followed by an activation layer gives that
 layer's output. w_c = mean over positions of d z_t / d A_c; cam = ReLU(sum_c w_c A_c), divided
 by its maximum per sample (0 where the maximum is 0), then upsampled with half-pixel centres (bilinear for
-images, linear for time series: the same numbers as ``tf.image.resize(..., "bilinear")``, computed in float64)
-and repeated over channels.
+images, linear for time series: the same numbers as ``tf.image.resize(..., "bilinear")``, computed in float64
+by :mod:`signxai.common.cam`) and repeated over channels.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+
+from signxai.common.cam import normalised_cam
 
 from .activations import activation_of, is_activation_layer
 from .canonical import ModelInfo
@@ -124,39 +126,11 @@ def resolve_a_layer(model: keras.Model, info: ModelInfo, layer: str | None, kind
     return layer
 
 
-def interpolation_matrix(out_size: int, in_size: int) -> np.ndarray:
-    """(out_size, in_size) weights of linear interpolation with half-pixel centres (edges clamped)."""
-    scale = in_size / out_size
-    src = (np.arange(out_size) + 0.5) * scale - 0.5
-    lo = np.floor(src)
-    frac = src - lo
-    lo_idx = np.clip(lo, 0, in_size - 1).astype(int)
-    hi_idx = np.clip(lo + 1, 0, in_size - 1).astype(int)
-    m = np.zeros((out_size, in_size))
-    np.add.at(m, (np.arange(out_size), lo_idx), 1.0 - frac)
-    np.add.at(m, (np.arange(out_size), hi_idx), frac)
-    return m
-
-
 def cam_weights_and_maps(eager, x: tf.Tensor, targets: np.ndarray) -> np.ndarray:
     """ReLU(sum_c w_c A_c) normalised to [0, 1] per sample, at A's resolution (float64)."""
     with tf.GradientTape() as tape:
         tape.watch(x)
         logits, a = eager(x)
         selected = tf.gather(logits, tf.constant(targets.astype(np.int32)), axis=1, batch_dims=1)
-    grads = tape.gradient(selected, a).numpy().astype(np.float64)
-    a = a.numpy().astype(np.float64)
-    spatial = tuple(range(1, a.ndim - 1))
-    w = grads.mean(axis=spatial, keepdims=True)
-    cam = np.maximum((w * a).sum(axis=-1), 0.0)
-    peak = cam.reshape(cam.shape[0], -1).max(axis=1).reshape((-1,) + (1,) * (cam.ndim - 1))
-    return np.where(peak > 0, cam / np.where(peak > 0, peak, 1.0), 0.0)
-
-
-def upsample(cam: np.ndarray, x_shape: tuple) -> np.ndarray:
-    """Upsample (N, *spatial) maps to the input's spatial size and repeat them over its channels."""
-    out = cam
-    for axis, size in enumerate(x_shape[1:-1], start=1):
-        m = interpolation_matrix(size, out.shape[axis])
-        out = np.moveaxis(np.tensordot(m, np.moveaxis(out, axis, 0), axes=(1, 0)), 0, axis)
-    return np.repeat(out[..., None], x_shape[-1], axis=-1)
+    grads = tape.gradient(selected, a)
+    return normalised_cam(a.numpy(), grads.numpy())

@@ -9,12 +9,13 @@ import numpy as np
 import tensorflow as tf
 
 from signxai.common import MethodSpec, parse_method
+from signxai.common.cam import to_input_shape
 from signxai.common.sampling import random_uniform_map
 from signxai.common.signs import apply_modifiers
 from signxai.common.targets import resolve_targets
 
 from .analyzers import GraphAnalyzer
-from .cam import cam_weights_and_maps, resolve_a_layer, upsample
+from .cam import cam_weights_and_maps, resolve_a_layer
 from .canonical import inspect_model
 from .gradients import cached_functions, compute_gradient_method
 from .keras_compat import check_model
@@ -103,7 +104,7 @@ class Explainer:
         targets = resolve_targets(target, logits)
         if spec.family == "cam":
             xt = tf.constant(x64.astype(np_dtype))
-            cam = upsample(cam_weights_and_maps(self._eager, xt, targets), x64.shape)
+            cam = to_input_shape(cam_weights_and_maps(self._eager, xt, targets), x64.shape)
             if spec.base == "guided_grad_cam":
                 guided = self._graph_analyzer().run(x64.astype(np_dtype)).astype(np.float64)
                 cam = guided * cam

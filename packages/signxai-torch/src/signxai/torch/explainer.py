@@ -11,6 +11,7 @@ import torch
 
 from signxai.common import MethodSpec, parse_method
 from signxai.common.sampling import random_uniform_map
+from signxai.common.signs import apply_modifiers
 from signxai.common.targets import resolve_targets
 
 from .cam import cam_layer, grad_cam, guided_backprop_of_activations
@@ -18,7 +19,7 @@ from .composites import lrp_composite
 from .functional import SignalMode
 from .gradients import integrated_gradients, noise_gradients, output_seed, target_gradient
 from .graph import ModelGraph, analyse, eval_mode, rank_guard
-from .rules import diagonal_relevance, sign_mu
+from .rules import diagonal_relevance
 from .validation import compute_dtype_device, logits, result_dtype, to_tensor
 
 Target = Union[int, Sequence[int], np.ndarray, torch.Tensor, None]
@@ -111,7 +112,7 @@ class Explainer:
             targets_np = resolve_targets(_as_target(target), plain.detach().cpu().numpy())
             targets = torch.as_tensor(targets_np, device=device)
             result = self._compute(xc, targets)
-        result = self._apply_modifiers(result, xc)
+        result = apply_modifiers(result, xc, self.spec.modifiers)
         out = result.detach().to(dtype=result_dtype(info))
         if info.numpy:
             return out.cpu().numpy()
@@ -161,18 +162,6 @@ class Explainer:
                 out = self._forward(xg, mode)
             (relevance,) = torch.autograd.grad(out, xg, output_seed(out, targets, self.spec.output_seed))
         return relevance
-
-    def _apply_modifiers(self, r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        for mod in self.spec.modifiers:
-            if mod.name == "x_input":
-                r = r * x
-            elif mod.name == "x_sign":
-                r = r * sign_mu(x, 0.0)
-            elif mod.name == "x_sign_mu":
-                r = r * sign_mu(x, float(mod.mu))  # type: ignore[arg-type]
-            else:
-                raise ValueError(f"unknown modifier {mod.name!r}")
-        return r
 
 
 def _as_target(target: Target) -> Any:

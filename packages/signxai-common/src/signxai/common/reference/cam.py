@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..cam import normalised_cam, to_input_shape
 from ..spec import MethodSpec
 from .gradients import backward, output_signal
 from .graph import layer_id, layers_by_id, output_name, resolved_inputs
@@ -34,33 +35,6 @@ from .layers import (
     ReLU,
 )
 from .ops import model_ops, run_ops
-
-
-def interpolation_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) linear interpolation with half-pixel centres, clamped at the borders.
-
-    Output o samples the input at src = (o + 0.5) n_in / n_out - 0.5, clamped to [0, n_in - 1]: the same as
-    ``torch.nn.functional.interpolate(align_corners=False)`` and ``tf.image.resize`` (bilinear).
-    """
-    u = np.zeros((n_out, n_in))
-    for o in range(n_out):
-        src = min(max((o + 0.5) * n_in / n_out - 0.5, 0.0), n_in - 1.0)
-        i0 = int(np.floor(src))
-        i1 = min(i0 + 1, n_in - 1)
-        frac = src - i0
-        u[o, i0] += 1.0 - frac
-        u[o, i1] += frac
-    return u
-
-
-def upsample(cam: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-    """Resize (batch, *spatial) maps to (batch, *size): separable linear interpolation along each axis."""
-    out = cam
-    for axis, n_out in enumerate(size, start=1):
-        u = interpolation_matrix(out.shape[axis], n_out)
-        out = np.moveaxis(np.tensordot(u, np.moveaxis(out, axis, 0), axes=(1, 0)), 0, axis)
-    return out
-
 
 _HEAD = (Dense, Flatten, MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D, GlobalAvgPool)
 _ELEMENTWISE = (ReLU, ELU, Activation, Affine, BatchNorm)
@@ -151,13 +125,7 @@ def grad_cam(model: Model, x: np.ndarray, spec: MethodSpec, targets: np.ndarray)
     grad = backward(graph, acts, graph.output, signal, "gradient", stop=a_name)
     a = acts[a_name].reshape(x.shape[0], *a_shape)
     grad = grad.reshape(a.shape)
-    spatial = tuple(range(1, a.ndim - 1))
-    weights = grad.mean(axis=spatial, keepdims=True)
-    cam = np.maximum((weights * a).sum(axis=-1), 0.0)
-    peak = cam.reshape(cam.shape[0], -1).max(axis=1).reshape((-1,) + (1,) * (cam.ndim - 1))
-    cam = np.where(peak > 0, cam / np.where(peak > 0, peak, 1.0), 0.0)
-    cam = upsample(cam, tuple(x.shape[1:-1]))
-    out = np.repeat(cam[..., None], x.shape[-1], axis=-1)
+    out = to_input_shape(normalised_cam(a, grad), x.shape)
     if spec.base == "guided_grad_cam":
         guided = backward(graph, acts, a_name, np.ones_like(acts[a_name]), "guided")
         out = out * guided.reshape(x.shape)
