@@ -39,7 +39,7 @@ from .clone import CloneRole, build_clone, clone_weights, source_arrays
 from .graph import PrivateGraph
 from .keras_compat import layer_call_context
 from .ops import safe_divide
-from .plan import make_plan
+from .plan import DROPOUT_TYPES, make_plan
 from .rules import apply_rule
 from .ties import pool_args, route_max_pool
 
@@ -138,14 +138,7 @@ class SpecReverseAnalyzer(ReverseAnalyzerBase):
 
 
 #: Identity at inference: the signal passes unchanged.
-PASS_THROUGH = (
-    keras.layers.Dropout,
-    keras.layers.SpatialDropout1D,
-    keras.layers.SpatialDropout2D,
-    keras.layers.GaussianDropout,
-    keras.layers.GaussianNoise,
-    keras.layers.AlphaDropout,
-)
+PASS_THROUGH = DROPOUT_TYPES
 
 
 def local_gradient(layer: keras.layers.Layer, Xs: list, seed: tf.Tensor) -> list:

@@ -18,11 +18,11 @@ from signxai.common.cam import normalised_cam
 
 from .activations import activation_of, is_activation_layer
 from .canonical import ModelInfo
+from .plan import AFFINE_TYPES, AVG_TYPES, CONV_TYPES, DROPOUT_TYPES, MAX_TYPES
 from .structure import INPUT_KEY, consumers_of
 
 keras = tf.keras
 layers = tf.keras.layers
-CONV_TYPES = (layers.Conv1D, layers.Conv2D, layers.DepthwiseConv1D, layers.DepthwiseConv2D)
 
 
 def activation_name(layer: layers.Layer) -> str | None:
@@ -30,25 +30,17 @@ def activation_name(layer: layers.Layer) -> str | None:
     return None if act is None else act.name
 
 
+#: The head Grad-CAM's default walk passes over (spec section 8).
 HEAD_TYPES = (
     layers.Dense,
     layers.Flatten,
-    layers.MaxPooling1D,
-    layers.MaxPooling2D,
-    layers.AveragePooling1D,
-    layers.AveragePooling2D,
-    layers.GlobalAveragePooling1D,
-    layers.GlobalAveragePooling2D,
+    *MAX_TYPES,
+    *AVG_TYPES,
     layers.GlobalMaxPooling1D,
     layers.GlobalMaxPooling2D,
-    layers.Dropout,
-    layers.SpatialDropout1D,
-    layers.SpatialDropout2D,
-    layers.GaussianDropout,
-    layers.GaussianNoise,
-    layers.AlphaDropout,
+    *DROPOUT_TYPES,
 )
-ELEMENTWISE_TYPES = (layers.BatchNormalization, layers.Rescaling, layers.Normalization)
+ELEMENTWISE_TYPES = AFFINE_TYPES
 
 
 def _default_layer(model: keras.Model, info: ModelInfo, kind: str) -> str:

@@ -31,6 +31,15 @@ layers = tf.keras.layers
 CONV_TYPES = (layers.Conv1D, layers.Conv2D, layers.DepthwiseConv1D, layers.DepthwiseConv2D)
 WEIGHTED_TYPES = (layers.Dense, *CONV_TYPES)
 AFFINE_TYPES = (layers.BatchNormalization, layers.Rescaling, layers.Normalization)
+#: Identity at inference: the signal passes unchanged (every method).
+DROPOUT_TYPES = (
+    layers.Dropout,
+    layers.SpatialDropout1D,
+    layers.SpatialDropout2D,
+    layers.GaussianDropout,
+    layers.GaussianNoise,
+    layers.AlphaDropout,
+)
 ROUTE_TYPES = (
     layers.Flatten,
     layers.Reshape,
@@ -42,12 +51,7 @@ ROUTE_TYPES = (
     layers.ZeroPadding2D,
     layers.Cropping1D,
     layers.Cropping2D,
-    layers.Dropout,
-    layers.SpatialDropout1D,
-    layers.SpatialDropout2D,
-    layers.GaussianDropout,
-    layers.GaussianNoise,
-    layers.AlphaDropout,
+    *DROPOUT_TYPES,
 )
 AVG_TYPES = (
     layers.AveragePooling1D,
