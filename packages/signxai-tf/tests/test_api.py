@@ -165,14 +165,14 @@ def test_float32_model(x: np.ndarray) -> None:
 
 def test_upsampling_equals_tf_image_resize() -> None:
     """Grad-CAM's float64 half-pixel interpolation gives tf.image.resize's bilinear numbers."""
-    from signxai.tf.cam import upsample
+    from signxai.common.cam import to_input_shape
 
     cam = np.random.default_rng(0).uniform(size=(2, 3, 5))
-    ours = upsample(cam, (2, 8, 13, 3))
+    ours = to_input_shape(cam, (2, 8, 13, 3))
     theirs = tf.image.resize(tf.constant(cam[..., None], tf.float64), (8, 13), method="bilinear").numpy()
     np.testing.assert_allclose(ours, np.repeat(theirs, 3, axis=-1), rtol=1e-6, atol=1e-7)
     series = cam[:, 0, :]
-    ours_1d = upsample(series, (2, 11, 4))
+    ours_1d = to_input_shape(series, (2, 11, 4))
     theirs_1d = tf.image.resize(tf.constant(series[:, :, None, None]), (11, 1), method="bilinear").numpy()[:, :, 0]
     np.testing.assert_allclose(ours_1d, np.repeat(theirs_1d, 4, axis=-1), rtol=1e-6, atol=1e-7)
 
