@@ -348,6 +348,25 @@ def parse_method(name: str, **params: Any) -> MethodSpec:
         raise _invalid(name, err) from None
 
 
+def resolve_method(method: str | MethodSpec, params: Mapping[str, Any]) -> MethodSpec:
+    """The spec of an explainer's ``method`` argument: a name parsed with ``params``, or a spec as given.
+
+    Raises
+    ------
+    ValueError
+        For an invalid name or parameter (see :func:`parse_method`), or keyword parameters given together with an
+        already parsed :class:`MethodSpec`.
+    """
+    if isinstance(method, MethodSpec):
+        if params:
+            raise ValueError(
+                f"parameters {', '.join(sorted(params))} given with an already parsed MethodSpec; pass them to "
+                "parse_method, or give the method by name"
+            )
+        return method
+    return parse_method(method, **params)
+
+
 def required_keywords(name: str) -> tuple[str, ...]:
     """Keyword parameters a valid name cannot do without.
 
