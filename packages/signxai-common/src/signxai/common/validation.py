@@ -285,15 +285,15 @@ def points_of(spec: Any) -> int:
     return 1
 
 
-def check_points(spec: Any, batch: int, max_points: int | None) -> None:
+def check_points(spec: Any, batch: int | None, max_points: int | None) -> None:
     """Refuse, before any computation, a call that would evaluate more than ``max_points`` points.
 
     Parameters
     ----------
     spec : MethodSpec
         The method.
-    batch : int
-        Rows of the input batch (1 to check the method alone, at construction).
+    batch : int or None
+        Rows of the input batch (None to check the method alone, at construction).
     max_points : int or None
         The bound (:attr:`CallOptions.max_points`); None = no bound.
 
@@ -305,12 +305,13 @@ def check_points(spec: Any, batch: int, max_points: int | None) -> None:
     if max_points is None:
         return
     points = points_of(spec)
-    if points * batch <= max_points:
+    if points * (batch or 1) <= max_points:
         return
     what = "steps" if spec.base == "integrated_gradients" else "samples"
+    product = f"{what}={points}" if batch is None else f"{what}={points} x batch={batch} = {points * batch} points"
     raise ParameterError(
-        f"{what}={points} x batch={batch} = {points * batch} points exceeds max_points={max_points}; lower {what} "
-        "or the batch, or pass a larger max_points= (max_points=None removes the bound)"
+        f"{product} exceeds max_points={max_points}; lower {what} or the batch, or pass a larger max_points= "
+        "(max_points=None removes the bound)"
     )
 
 

@@ -84,7 +84,7 @@ class Explainer:
     ):
         spec = resolve_method(method, params)
         self.options = CallOptions(strip_softmax, max_rows, max_points, progress, callback)
-        check_points(spec, 1, self.options.max_points)
+        check_points(spec, None, self.options.max_points)
         strip_softmax = self.options.strip_softmax
         self.spec = spec
         check_model(model)  # a Keras 3 model: ValueError saying how to build / load it through tf.keras

@@ -81,7 +81,7 @@ class Explainer:
             raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.spec = resolve_method(method, params)
         self.options = CallOptions(strip_softmax, max_rows, max_points, progress, callback)
-        check_points(self.spec, 1, self.options.max_points)
+        check_points(self.spec, None, self.options.max_points)
         self.model = model
         self.strip_softmax = self.options.strip_softmax
         self.max_rows = self.options.max_rows
