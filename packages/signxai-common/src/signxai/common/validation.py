@@ -203,12 +203,12 @@ def check_rule_params(rule: str, params: dict[str, Any]) -> dict[str, Any]:
     }.get(rule, ())
     missing = [p for p in needed if params.get(p) is None]
     if missing:
-        raise ParameterError(f"the {rule} rule needs {', '.join(missing)} (got None)")
+        raise ParameterError(f"{' and '.join(missing)} must be given (the {rule} rule needs it), got None")
     out = dict(params)
     if "epsilon" in needed:
         out["epsilon"] = check_real("epsilon", params["epsilon"], minimum=0.0, strict=True, hint=" (use z for 0)")
     if "stdfactor" in needed:
-        out["stdfactor"] = check_real("stdfactor (std_x factor)", params["stdfactor"], minimum=0.0, strict=True)
+        out["stdfactor"] = check_real("stdfactor", params["stdfactor"], minimum=0.0, strict=True, hint=" (std_x)")
     if "alpha" in needed:
         alpha = out["alpha"] = check_real("alpha", params["alpha"])
         beta = out["beta"] = check_real("beta", params["beta"], minimum=0.0)
@@ -242,8 +242,8 @@ class CallOptions:
         Rows per forward/backward pass of integrated gradients, SmoothGrad and VarGrad; None = as many as fit
         :data:`CHUNK_ELEMENTS` elements. At least one point of every sample of the batch per pass.
     max_points : int or None
-        Largest (steps or samples) x batch rows a call may evaluate; above it the call raises ``ValueError`` up
-        front. None removes the bound.
+        Largest (steps or samples) x batch rows an integrated-gradients / SmoothGrad / VarGrad call may evaluate;
+        above it the call raises ``ValueError`` up front. None removes the bound. Other methods are not bounded.
     progress : bool
         Show a ``tqdm`` progress bar (needs ``pip install tqdm``).
     callback : callable or None
@@ -302,7 +302,7 @@ def check_points(spec: Any, batch: int | None, max_points: int | None) -> None:
     ParameterError
         Naming ``steps`` / ``samples``, the batch and ``max_points``.
     """
-    if max_points is None:
+    if max_points is None or spec.base not in ("integrated_gradients", "smoothgrad", "vargrad"):
         return
     points = points_of(spec)
     if points * (batch or 1) <= max_points:
