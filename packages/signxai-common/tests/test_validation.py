@@ -179,6 +179,7 @@ def test_valid_hand_built_specs_are_normalised() -> None:
     ig = MethodSpec("i", "gradient", "integrated_gradients", "one", steps=4, baseline=[0.0, 1.0])
     assert isinstance(ig.baseline, np.ndarray) and not ig.baseline.flags.writeable
     assert RuleSpec("epsilon", epsilon=np.float32(0.5)).epsilon == 0.5
+    assert RuleSpec("sign") == RuleSpec("sign", mu=0.0)  # plain SIGN, as before
 
 
 def test_resolve_method_refuses_keywords_with_a_spec() -> None:

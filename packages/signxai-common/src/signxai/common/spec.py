@@ -52,7 +52,12 @@ class RuleSpec:
     gamma : float or None
         Positive-weight boost G of ``gamma``.
     mu : float or None
-        Threshold of the ``sign`` rule: sign_mu(x) = +1 if x >= mu else -1 (mu = 0 is plain SIGN).
+        Threshold of the ``sign`` rule: sign_mu(x) = +1 if x >= mu else -1 (mu = 0, also for None, is plain SIGN).
+
+    Every parameter the rule needs must be given, finite and in its range (``epsilon`` > 0, ``stdfactor`` > 0,
+    ``beta`` >= 0 with ``alpha - beta = 1``, ``gamma`` >= 0, ``low < high``), and a rule takes no parameter it
+    does not use; otherwise construction raises :class:`signxai.common.validation.ParameterError` (a ValueError)
+    or :class:`signxai.common.validation.ParameterTypeError` (a TypeError) naming the parameter.
     low, high : float or None
         Input bounds of ``zb``.
     uses_bias : bool
@@ -161,6 +166,10 @@ class MethodSpec:
         Grad-CAM input kind.
     params : tuple of (str, object)
         Every parameter the method takes with its resolved value (the keywords it accepts).
+
+    Construction checks every field as :func:`signxai.common.parse_method` does (a hand-built spec gets no
+    shortcut): family / base / output seed known, LRP rules present, ``noise`` >= 0, ``samples`` >= 1,
+    ``seed`` >= 0, ``steps`` >= 2 (whole numbers), ``baseline`` finite; errors name the field.
     """
 
     name: str

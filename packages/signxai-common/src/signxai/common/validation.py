@@ -201,6 +201,9 @@ def check_rule_params(rule: str, params: dict[str, Any]) -> dict[str, Any]:
         "sign": ("mu",),
         "zb": ("low", "high"),
     }.get(rule, ())
+    params = dict(params)
+    if rule == "sign" and params.get("mu") is None:
+        params["mu"] = 0.0  # RuleSpec("sign") is plain SIGN (mu = 0)
     missing = [p for p in needed if params.get(p) is None]
     if missing:
         raise ParameterError(f"{' and '.join(missing)} must be given (the {rule} rule needs it), got None")
