@@ -100,6 +100,12 @@ def test_bad_keywords(name: str, kwargs: dict, param: str) -> None:
     assert f"{param} must be" in str(info.value)
 
 
+def test_bad_keyword_on_a_catalog_name_suggests_no_other_name() -> None:
+    with pytest.raises(ValueError) as info:
+        parse_method("smoothgrad", seed=-1)
+    assert "seed must be >= 0" in str(info.value) and "did you mean" not in str(info.value)
+
+
 def test_same_value_refused_in_name_and_keyword() -> None:
     for name, kwargs in ((f"lrp_epsilon_{HUGE}", {}), ("lrp_epsilon_1", {"epsilon": float("inf")})):
         with pytest.raises(ValueError, match="epsilon must be finite"):

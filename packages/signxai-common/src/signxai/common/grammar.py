@@ -344,8 +344,14 @@ def parse_method(name: str, **params: Any) -> MethodSpec:
     """
     try:
         return _parse(name, dict(params))
-    except (_ParseError, ParameterError, ParameterTypeError) as err:
+    except _ParseError as err:
         raise _invalid(name, err) from None
+    except (ParameterError, ParameterTypeError) as err:
+        # a bad keyword value on a catalog name: suggesting other names would mislead
+        from .catalog import list_methods
+
+        suggest = not (params and isinstance(name, str) and name in list_methods())
+        raise _invalid(name, err, suggest) from None
 
 
 def resolve_method(method: str | MethodSpec, params: Mapping[str, Any]) -> MethodSpec:
@@ -429,9 +435,10 @@ def _replace_modifiers(spec: MethodSpec, modifiers: tuple[Modifier, ...]) -> Met
     return replace(spec, modifiers=modifiers)
 
 
-def _invalid(name: object, err: Exception) -> ValueError:
+def _invalid(name: object, err: Exception, suggest: bool = True) -> ValueError:
     shown = repr(name) if not isinstance(name, str) or len(name) <= 100 else repr(name[:60] + "...") + " (shortened)"
-    return ValueError(f"invalid method {shown}: {err}{_suggestion(name) if isinstance(name, str) else ''}")
+    hint = _suggestion(name) if suggest and isinstance(name, str) else ""
+    return ValueError(f"invalid method {shown}: {err}{hint}")
 
 
 def _suggestion(name: str) -> str:
