@@ -46,7 +46,7 @@ BAD = [
     ("lrpx_z", {}, "unknown method family 'lrpx'", "lrpz_z"),
     ("lrp_z", {"epsilon": 0.1}, "does not take parameter(s) epsilon", None),
     ("lrp_epsilon_0_1", {"stdfactor": 0.1}, "does not take parameter(s) stdfactor", None),
-    ("lrp_epsilon_0_1", {"epsilon": "big"}, "is not a number", None),
+    ("lrp_epsilon_0_1", {"epsilon": "big"}, "epsilon must be a real number", None),
     ("lrp_epsilon_0_1", {"epsilon": float("nan")}, "must be finite", None),
     ("lrpsign_z", {"mu": 0.5}, "does not take parameter(s) mu", None),
     ("deep_taylor_z", {}, "unexpected 'z'", "deep_taylor"),

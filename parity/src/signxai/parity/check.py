@@ -19,6 +19,7 @@ import numpy as np
 
 from signxai.common import parse_method
 from signxai.common.sampling import to_channels_first, to_channels_last
+from signxai.common.validation import CHUNK_ELEMENTS  # rows of PyTorch's chunks here: TF's default budget
 
 from .applicability import Planned, plan_methods
 from .convert import keras_to_torch
@@ -29,9 +30,6 @@ from .report import ERROR, FAIL, NOT_APPLICABLE, PASS, ForwardCheck, Report, Res
 
 Target = Any  # None, an int, or one int per sample
 TIERS = ("float64", "float32")
-#: Rows of VGG16-sized inputs evaluated together by PyTorch's SmoothGrad / integrated gradients (TensorFlow's
-#: backend chunks by the same number of input elements).
-CHUNK_ELEMENTS = 2**21
 
 
 def torch_layer_name(torch_model, keras_layer: str) -> str:

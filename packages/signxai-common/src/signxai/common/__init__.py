@@ -6,7 +6,7 @@ and visualization (:mod:`signxai.common.viz`, optional extra ``plot``).
 """
 
 from .catalog import list_methods
-from .grammar import format_number, parse_method, required_keywords
+from .grammar import format_number, parse_method, required_keywords, resolve_method
 from .spec import MethodSpec, Modifier, RuleSpec
 
 __version__ = "0.1.0"
@@ -19,4 +19,5 @@ __all__ = [
     "list_methods",
     "parse_method",
     "required_keywords",
+    "resolve_method",
 ]

@@ -16,6 +16,15 @@ from typing import Any
 import numpy as np
 
 from .spec import MethodSpec, Modifier, RuleSpec
+from .validation import (
+    ParameterError,
+    ParameterTypeError,
+    check_baseline,
+    check_int,
+    check_layer,
+    check_real,
+    check_rule_params,
+)
 
 #: Seed of the random generator when ``seed=`` is not given.
 DEFAULT_SEED = 0
@@ -108,11 +117,6 @@ def _check(condition: bool, message: str) -> None:
         raise _ParseError(message)
 
 
-def _as_int(value: float, what: str) -> int:
-    _check(float(value).is_integer(), f"{what} must be a whole number, got {value:g}")
-    return int(value)
-
-
 # ----------------------------------------------------------------------------------------------- LRP bodies
 def _parse_body(tok: _Tokens) -> tuple[str, dict[str, float], str | None]:
     """Read an LRP body; return (rule name, parameters, composite letter or None)."""
@@ -144,19 +148,9 @@ def _parse_body(tok: _Tokens) -> tuple[str, dict[str, float], str | None]:
     )
 
 
-def _validate_rule_params(params: Mapping[str, float]) -> None:
-    if "epsilon" in params:
-        _check(params["epsilon"] > 0, f"epsilon must be > 0 (use the z rule for 0), got {params['epsilon']:g}")
-    if "stdfactor" in params:
-        _check(params["stdfactor"] > 0, f"std_x factor must be > 0, got {params['stdfactor']:g}")
-    if "alpha" in params:
-        alpha, beta = params["alpha"], params["beta"]
-        _check(beta >= 0, f"beta must be >= 0, got {beta:g}")
-        _check(abs(alpha - beta - 1.0) < 1e-12, f"alpha - beta must equal 1, got alpha={alpha:g}, beta={beta:g}")
-    if "gamma" in params:
-        _check(params["gamma"] >= 0, f"gamma must be >= 0, got {params['gamma']:g}")
-    if "low" in params:
-        _check(params["low"] < params["high"], f"zblrp needs low < high, got ({params['low']:g}, {params['high']:g})")
+def _validate_rule_params(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule's parameters checked by :func:`signxai.common.validation.check_rule_params` (one source)."""
+    return check_rule_params(rule, dict(params))
 
 
 def _parse_lrp(tok: _Tokens, kw: dict[str, Any]) -> MethodSpec:
@@ -184,7 +178,12 @@ def _parse_lrp(tok: _Tokens, kw: dict[str, Any]) -> MethodSpec:
             )
         accepted["low"] = accepted["high"] = 0.0
     params = _apply_keywords(accepted, kw)
-    _validate_rule_params(params)
+    if body != "composite":
+        params.update(_validate_rule_params(body, {k: params[k] for k in body_params}))
+    if "mu" in params:
+        params.update(_validate_rule_params("sign", {"mu": params.get("mu", 0.0)}))
+    if prefix == "zblrp":
+        params.update(_validate_rule_params("zb", {"low": params["low"], "high": params["high"]}))
 
     def body_rule() -> RuleSpec:
         return RuleSpec(body, **{k: params[k] for k in body_params})
@@ -194,13 +193,13 @@ def _parse_lrp(tok: _Tokens, kw: dict[str, Any]) -> MethodSpec:
     else:
         dense_rule = conv_rule = body_rule()
     input_rule = {
-        "lrp": None,
-        "lrpsign": RuleSpec("sign", mu=params.get("mu", 0.0)),
-        "lrpz": RuleSpec("z"),
-        "w2lrp": RuleSpec("w_square"),
-        "flatlrp": RuleSpec("flat"),
-        "zblrp": RuleSpec("zb", low=params.get("low"), high=params.get("high")),
-    }[prefix]
+        "lrp": lambda: None,
+        "lrpsign": lambda: RuleSpec("sign", mu=params.get("mu", 0.0)),
+        "lrpz": lambda: RuleSpec("z"),
+        "w2lrp": lambda: RuleSpec("w_square"),
+        "flatlrp": lambda: RuleSpec("flat"),
+        "zblrp": lambda: RuleSpec("zb", low=params["low"], high=params["high"]),
+    }[prefix]()
     return MethodSpec(
         name=tok.name,
         family="lrp",
@@ -254,14 +253,14 @@ def _parse_gradient(tok: _Tokens, base: str, kw: dict[str, Any]) -> MethodSpec:
     params = _apply_keywords(accepted, kw)
 
     if "noise" in params:
-        _check(float(params["noise"]) >= 0, f"noise must be >= 0, got {params['noise']:g}")
-        params["samples"] = _as_int(params["samples"], "samples")
-        _check(params["samples"] >= 1, f"samples must be >= 1, got {params['samples']}")
-        params["seed"] = _as_int(params["seed"], "seed")
+        params["noise"] = check_real("noise", params["noise"], minimum=0.0)
+        params["samples"] = check_int("samples", params["samples"], minimum=1)
+        params["seed"] = check_int("seed", params["seed"], minimum=0)
     if "steps" in params:
-        params["steps"] = _as_int(params["steps"], "steps")
-        _check(params["steps"] >= 2, f"steps must be >= 2, got {params['steps']}")
-        params["baseline"] = _freeze_baseline(params["baseline"])
+        params["steps"] = check_int("steps", params["steps"], minimum=2)
+        params["baseline"] = check_baseline(params["baseline"])
+    if "mu" in params:
+        params["mu"] = check_real("mu", params["mu"])
     mods = tuple(Modifier(name, params["mu"] if name == "x_sign_mu" else None) for name, _ in modifiers)
     seeded_by_logit = base in ("guided_backprop", "deconvnet")
     return MethodSpec(
@@ -277,17 +276,6 @@ def _parse_gradient(tok: _Tokens, base: str, kw: dict[str, Any]) -> MethodSpec:
         seed=params.get("seed"),
         params=tuple(params.items()),
     )
-
-
-def _freeze_baseline(value: Any) -> float | np.ndarray:
-    if np.ndim(value) == 0:
-        number = float(value)
-        _check(np.isfinite(number), "baseline must be finite")
-        return number
-    array = np.array(value, dtype=np.float64)
-    _check(bool(np.all(np.isfinite(array))), "baseline must be finite")
-    array.setflags(write=False)
-    return array
 
 
 # -------------------------------------------------------------------------------------------- cam, baseline
@@ -308,7 +296,7 @@ def _parse_cam(tok: _Tokens, kw: dict[str, Any]) -> MethodSpec:
         tok.pos = len(tok.items)
     _check(tok.done(), f"unexpected {tok.rest()!r} after {base}")
     params = _apply_keywords({"layer": layer}, kw)
-    _check(params["layer"] is None or isinstance(params["layer"], str), "layer must be a layer name (str)")
+    params["layer"] = check_layer(params["layer"])
     return MethodSpec(
         name=tok.name,
         family="cam",
@@ -327,27 +315,7 @@ def _apply_keywords(accepted: dict[str, Any], kw: Mapping[str, Any]) -> dict[str
         takes = ", ".join(sorted(accepted)) or "no parameters"
         raise _ParseError(f"does not take parameter(s) {', '.join(unknown)} (it takes: {takes})")
     merged = dict(accepted)
-    for key, value in kw.items():
-        if key in (
-            "noise",
-            "samples",
-            "seed",
-            "steps",
-            "epsilon",
-            "stdfactor",
-            "alpha",
-            "beta",
-            "gamma",
-            "mu",
-            "low",
-            "high",
-        ):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise _ParseError(f"parameter {key}={value!r} is not a number") from None
-            _check(bool(np.isfinite(value)), f"parameter {key}={value!r} must be finite")
-        merged[key] = value
+    merged.update(kw)  # values are checked where the method's parameters are resolved (signxai.common.validation)
     return merged
 
 
@@ -378,6 +346,31 @@ def parse_method(name: str, **params: Any) -> MethodSpec:
         return _parse(name, dict(params))
     except _ParseError as err:
         raise _invalid(name, err) from None
+    except (ParameterError, ParameterTypeError) as err:
+        # a bad keyword value on a catalog name: suggesting other names would mislead
+        from .catalog import list_methods
+
+        suggest = not (params and isinstance(name, str) and name in list_methods())
+        raise _invalid(name, err, suggest) from None
+
+
+def resolve_method(method: str | MethodSpec, params: Mapping[str, Any]) -> MethodSpec:
+    """The spec of an explainer's ``method`` argument: a name parsed with ``params``, or a spec as given.
+
+    Raises
+    ------
+    ValueError
+        For an invalid name or parameter (see :func:`parse_method`), or keyword parameters given together with an
+        already parsed :class:`MethodSpec`.
+    """
+    if isinstance(method, MethodSpec):
+        if params:
+            raise ValueError(
+                f"parameters {', '.join(sorted(params))} given with an already parsed MethodSpec; pass them to "
+                "parse_method, or give the method by name"
+            )
+        return method
+    return parse_method(method, **params)
 
 
 def required_keywords(name: str) -> tuple[str, ...]:
@@ -395,7 +388,7 @@ def required_keywords(name: str) -> tuple[str, ...]:
         _parse(name, {})
     except _MissingKeywordError as missing:
         return missing.keywords
-    except _ParseError as err:
+    except (_ParseError, ParameterError, ParameterTypeError) as err:
         raise _invalid(name, err) from None
     return ()
 
@@ -420,7 +413,7 @@ def _parse(name: str, kw: dict[str, Any]) -> MethodSpec:
     if tok.take("random", "uniform"):
         _check(tok.done(), f"unexpected {tok.rest()!r} after random_uniform")
         params = _apply_keywords({"seed": DEFAULT_SEED}, kw)
-        params["seed"] = _as_int(params["seed"], "seed")
+        params["seed"] = check_int("seed", params["seed"], minimum=0)
         return MethodSpec(
             name=name,
             family="baseline",
@@ -442,8 +435,10 @@ def _replace_modifiers(spec: MethodSpec, modifiers: tuple[Modifier, ...]) -> Met
     return replace(spec, modifiers=modifiers)
 
 
-def _invalid(name: object, err: _ParseError) -> ValueError:
-    return ValueError(f"invalid method {name!r}: {err}{_suggestion(name) if isinstance(name, str) else ''}")
+def _invalid(name: object, err: Exception, suggest: bool = True) -> ValueError:
+    shown = repr(name) if not isinstance(name, str) or len(name) <= 100 else repr(name[:60] + "...") + " (shortened)"
+    hint = _suggestion(name) if suggest and isinstance(name, str) else ""
+    return ValueError(f"invalid method {shown}: {err}{hint}")
 
 
 def _suggestion(name: str) -> str:

@@ -8,6 +8,8 @@ batch.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 
@@ -30,7 +32,7 @@ def _sample_shape_channels_last(sample_shape: tuple[int, ...], channels_first: b
 def smoothgrad_noise(
     sample_shape: tuple[int, ...], samples: int, noise: float, seed: int, channels_first: bool = False
 ) -> np.ndarray:
-    """Gaussian noise for SmoothGrad / VarGrad (spec section 4).
+    """Gaussian noise for SmoothGrad / VarGrad (spec section 4), all samples at once.
 
     Parameters
     ----------
@@ -48,18 +50,46 @@ def smoothgrad_noise(
     Returns
     -------
     numpy.ndarray
-        float64 array of shape ``(samples, *sample_shape)``; add it to every sample of the batch.
+        float64 array of shape ``(samples, *sample_shape)``; add it to every sample of the batch. Equal to the
+        concatenation of the chunks of :func:`smoothgrad_noise_chunks` for any chunk size.
+    """
+    chunks = list(smoothgrad_noise_chunks(sample_shape, samples, noise, seed, max(1, samples), channels_first))
+    return chunks[0] if chunks else np.zeros((0, *sample_shape))
+
+
+def smoothgrad_noise_chunks(
+    sample_shape: tuple[int, ...], samples: int, noise: float, seed: int, chunk: int, channels_first: bool = False
+) -> Iterator[np.ndarray]:
+    """The noise of :func:`smoothgrad_noise` drawn ``chunk`` samples at a time (memory: one chunk).
+
+    One generator draws the chunks in order, so their concatenation is the all-at-once draw, bit for bit, for
+    every chunk size.
+
+    Yields
+    ------
+    numpy.ndarray
+        float64 arrays of shape ``(k, *sample_shape)``, k = ``chunk`` except for the last one.
     """
     shape = _sample_shape_channels_last(tuple(sample_shape), channels_first)
-    eps = np.random.default_rng(seed).normal(0.0, 1.0, size=(samples, *shape)) * noise
-    return to_channels_first(eps) if channels_first and len(sample_shape) >= 2 else eps
+    move = channels_first and len(sample_shape) >= 2
+    rng = np.random.default_rng(seed)
+    chunk = max(1, int(chunk))
+    for start in range(0, samples, chunk):
+        k = min(chunk, samples - start)
+        eps = rng.normal(0.0, 1.0, size=(k, *shape)) * noise
+        yield to_channels_first(eps) if move else eps
 
 
-def integration_alphas(steps: int) -> np.ndarray:
-    """Path fractions k/(N-1), k = 0..N-1, of integrated gradients (spec section 4), float64."""
+def integration_alphas(steps: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Path fractions k/(N-1), k = ``start``..``stop``-1 (default all, 0..N-1), of integrated gradients, float64.
+
+    A slice of the fractions is computed without building the whole array, so a chunked backend holds one
+    chunk's fractions at a time.
+    """
     if steps < 2:
         raise ValueError(f"integrated gradients needs steps >= 2, got {steps}")
-    return np.arange(steps, dtype=np.float64) / (steps - 1)
+    stop = steps if stop is None else min(int(stop), steps)
+    return np.arange(start, stop, dtype=np.float64) / (steps - 1)
 
 
 def random_uniform_map(sample_shape: tuple[int, ...], seed: int, channels_first: bool = False) -> np.ndarray:

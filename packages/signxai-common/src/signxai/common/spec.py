@@ -12,10 +12,23 @@ from typing import Literal
 
 import numpy as np
 
+from .validation import (
+    ParameterError,
+    ParameterTypeError,
+    check_baseline,
+    check_choice,
+    check_int,
+    check_layer,
+    check_real,
+    check_rule_params,
+)
+
 Family = Literal["gradient", "lrp", "cam", "baseline"]
 OutputSeed = Literal["one", "logit"]
 LayerKind = Literal["dense", "conv"]
 
+#: Bases of the gradient family.
+GRADIENT_FAMILY_BASES = ("gradient", "guided_backprop", "deconvnet", "smoothgrad", "vargrad", "integrated_gradients")
 #: Rule names a :class:`RuleSpec` can carry.
 RULE_NAMES = ("z", "epsilon", "epsilon_std_x", "alpha_beta", "gamma", "flat", "w_square", "sign", "zb", "zplus")
 
@@ -39,7 +52,12 @@ class RuleSpec:
     gamma : float or None
         Positive-weight boost G of ``gamma``.
     mu : float or None
-        Threshold of the ``sign`` rule: sign_mu(x) = +1 if x >= mu else -1 (mu = 0 is plain SIGN).
+        Threshold of the ``sign`` rule: sign_mu(x) = +1 if x >= mu else -1 (mu = 0, also for None, is plain SIGN).
+
+    Every parameter the rule needs must be given, finite and in its range (``epsilon`` > 0, ``stdfactor`` > 0,
+    ``beta`` >= 0 with ``alpha - beta = 1``, ``gamma`` >= 0, ``low < high``), and a rule takes no parameter it
+    does not use; otherwise construction raises :class:`signxai.common.validation.ParameterError` (a ValueError)
+    or :class:`signxai.common.validation.ParameterTypeError` (a TypeError) naming the parameter.
     low, high : float or None
         Input bounds of ``zb``.
     uses_bias : bool
@@ -59,7 +77,11 @@ class RuleSpec:
 
     def __post_init__(self) -> None:
         if self.name not in RULE_NAMES:
-            raise ValueError(f"unknown LRP rule {self.name!r}; expected one of {', '.join(RULE_NAMES)}")
+            raise ParameterError(f"unknown LRP rule {self.name!r}; expected one of {', '.join(RULE_NAMES)}")
+        fields = ("epsilon", "stdfactor", "alpha", "beta", "gamma", "mu", "low", "high")
+        checked = check_rule_params(self.name, {f: getattr(self, f) for f in fields})
+        for key, value in checked.items():
+            object.__setattr__(self, key, value)
 
     @property
     def uses_bias(self) -> bool:
@@ -94,6 +116,15 @@ class Modifier:
 
     name: Literal["x_input", "x_sign", "x_sign_mu"]
     mu: float | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("modifier", self.name, ("x_input", "x_sign", "x_sign_mu"))
+        if self.name == "x_sign_mu":
+            if self.mu is None:
+                raise ParameterError("the x_sign_mu modifier needs mu (got None)")
+            object.__setattr__(self, "mu", check_real("mu", self.mu))
+        elif self.mu is not None:
+            raise ParameterError(f"the {self.name} modifier takes no mu, got mu={self.mu!r}")
 
 
 @dataclass(frozen=True)
@@ -135,6 +166,10 @@ class MethodSpec:
         Grad-CAM input kind.
     params : tuple of (str, object)
         Every parameter the method takes with its resolved value (the keywords it accepts).
+
+    Construction checks every field as :func:`signxai.common.parse_method` does (a hand-built spec gets no
+    shortcut): family / base / output seed known, LRP rules present, ``noise`` >= 0, ``samples`` >= 1,
+    ``seed`` >= 0, ``steps`` >= 2 (whole numbers), ``baseline`` finite; errors name the field.
     """
 
     name: str
@@ -154,6 +189,51 @@ class MethodSpec:
     layer: str | None = None
     cam_kind: Literal["image", "timeseries"] | None = None
     params: tuple[tuple[str, object], ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        """Check every field (a hand-built spec gets the same checks as a parsed one)."""
+        check_choice("family", self.family, ("gradient", "lrp", "cam", "baseline"))
+        bases = {
+            "gradient": GRADIENT_FAMILY_BASES,
+            "lrp": ("lrp", "deep_taylor"),
+            "cam": ("grad_cam", "guided_grad_cam"),
+            "baseline": ("random_uniform",),
+        }[self.family]
+        check_choice(f"base of a {self.family} method", self.base, bases)
+        check_choice("output_seed", self.output_seed, ("one", "logit"))
+        check_choice("composite", self.composite, (None, "a", "b"))
+        check_choice("cam_kind", self.cam_kind, (None, "image", "timeseries"))
+        object.__setattr__(self, "layer", check_layer(self.layer))
+        modifiers = tuple(self.modifiers)
+        for mod in modifiers:
+            if not isinstance(mod, Modifier):
+                raise ParameterTypeError(f"modifiers must be Modifier objects, got {type(mod).__name__}")
+        object.__setattr__(self, "modifiers", modifiers)
+        for key in ("input_rule", "dense_rule", "conv_rule"):
+            rule = getattr(self, key)
+            if rule is not None and not isinstance(rule, RuleSpec):
+                raise ParameterTypeError(f"{key} must be a RuleSpec or None, got {type(rule).__name__}")
+        if self.family == "lrp" and (self.dense_rule is None or self.conv_rule is None):
+            raise ParameterError("an LRP method needs dense_rule and conv_rule (got None)")
+        needs = {
+            "smoothgrad": ("noise", "samples", "seed"),
+            "vargrad": ("noise", "samples", "seed"),
+            "integrated_gradients": ("steps", "baseline"),
+            "random_uniform": ("seed",),
+        }.get(self.base, ())
+        missing = [k for k in needs if getattr(self, k) is None]
+        if missing:
+            raise ParameterError(f"method base {self.base} needs {', '.join(missing)} (got None)")
+        if self.noise is not None:
+            object.__setattr__(self, "noise", check_real("noise", self.noise, minimum=0.0))
+        if self.samples is not None:
+            object.__setattr__(self, "samples", check_int("samples", self.samples, minimum=1))
+        if self.seed is not None:
+            object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0))
+        if self.steps is not None:
+            object.__setattr__(self, "steps", check_int("steps", self.steps, minimum=2))
+        if self.baseline is not None:
+            object.__setattr__(self, "baseline", check_baseline(self.baseline))
 
     def rule_for(self, kind: LayerKind, is_input: bool) -> RuleSpec:
         """LRP rule of a layer with weights.

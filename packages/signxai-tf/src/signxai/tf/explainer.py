@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from signxai.common import MethodSpec, parse_method
+from signxai.common import MethodSpec, resolve_method
 from signxai.common.cam import to_input_shape
 from signxai.common.sampling import random_uniform_map
 from signxai.common.signs import apply_modifiers
 from signxai.common.targets import resolve_targets
+from signxai.common.validation import DEFAULT_MAX_POINTS, CallOptions, Progress, check_points, points_of
 
 from .analyzers import GraphAnalyzer
 from .cam import cam_weights_and_maps, resolve_a_layer
@@ -42,6 +43,19 @@ class Explainer:
     strip_softmax : bool
         Explain the logits of a model that ends in a softmax (the model itself is not modified); without it a
         final softmax is a ``ValueError``.
+    max_rows : int or None
+        Rows per forward/backward pass of integrated gradients, SmoothGrad and VarGrad (at least one point of
+        every sample of the batch per pass); None = as many rows as fit
+        ``signxai.common.validation.CHUNK_ELEMENTS`` (2**21) input elements.
+    max_points : int or None
+        Largest (steps or samples) x batch rows one call may evaluate (default
+        ``signxai.common.validation.DEFAULT_MAX_POINTS`` = 1,000,000); above it the call raises ``ValueError``
+        before computing anything. None removes the bound.
+    progress : bool
+        Show a ``tqdm`` progress bar over the steps / samples (needs ``pip install tqdm``).
+    callback : callable or None
+        ``callback(done, total)`` after each chunk, counting steps / samples (each covers the whole batch);
+        single-pass methods report ``(1, 1)`` once.
     **params
         Method parameters (``mu``, ``noise``, ``samples``, ``seed``, ``steps``, ``baseline``, ``layer``,
         ``low``, ``high``, ...), as accepted by :func:`signxai.common.parse_method`.
@@ -49,17 +63,30 @@ class Explainer:
     Raises
     ------
     ValueError
-        For an unknown method, a bad parameter, a final softmax / sigmoid, or (LRP, guided backprop,
+        For an unknown method, a bad parameter value, a final softmax / sigmoid, or (LRP, guided backprop,
         deconvnet) parts of the model the method cannot handle, all named in one message.
+    TypeError
+        For an option of the wrong type (``strip_softmax="no"``), named in the message.
+    ImportError
+        For ``progress=True`` without ``tqdm``.
     """
 
-    def __init__(self, model: keras.Model, method: str | MethodSpec, *, strip_softmax: bool = False, **params: Any):
-        if isinstance(method, MethodSpec):
-            if params:
-                raise ValueError("pass parameters to parse_method, not with an already parsed MethodSpec")
-            spec = method
-        else:
-            spec = parse_method(method, **params)
+    def __init__(
+        self,
+        model: keras.Model,
+        method: str | MethodSpec,
+        *,
+        strip_softmax: bool = False,
+        max_rows: int | None = None,
+        max_points: int | None = DEFAULT_MAX_POINTS,
+        progress: bool = False,
+        callback: Callable[[int, int], Any] | None = None,
+        **params: Any,
+    ):
+        spec = resolve_method(method, params)
+        self.options = CallOptions(strip_softmax, max_rows, max_points, progress, callback)
+        check_points(spec, None, self.options.max_points)
+        strip_softmax = self.options.strip_softmax
         self.spec = spec
         check_model(model)  # a Keras 3 model: ValueError saying how to build / load it through tf.keras
         self.model = model
@@ -94,12 +121,20 @@ class Explainer:
         numpy.ndarray
             The map, of exactly ``x``'s shape; float64 when ``x`` is float64, float32 otherwise.
         """
-        spec = self.spec
         x64, out_dtype = prepare_input(x, self._info)
+        check_points(self.spec, x64.shape[0], self.options.max_points)
+        with Progress(self.options, points_of(self.spec), self.spec.base) as progress:
+            r = self._explain(x64, target, progress)
+            if self.spec.base not in ("integrated_gradients", "smoothgrad", "vargrad"):
+                progress.update(1)
+        return r.astype(out_dtype)
+
+    def _explain(self, x64: np.ndarray, target: Any, progress: Progress) -> np.ndarray:
+        spec = self.spec
         np_dtype = self._dtype.as_numpy_dtype
         if spec.family == "baseline":
             sample = random_uniform_map(x64.shape[1:], int(spec.seed))
-            return np.broadcast_to(sample, x64.shape).astype(out_dtype)
+            return np.broadcast_to(sample, x64.shape)
         logits = self._logits(tf.constant(x64.astype(np_dtype))).numpy()
         targets = resolve_targets(target, logits)
         if spec.family == "cam":
@@ -108,12 +143,12 @@ class Explainer:
             if spec.base == "guided_grad_cam":
                 guided = self._graph_analyzer().run(x64.astype(np_dtype)).astype(np.float64)
                 cam = guided * cam
-            return cam.astype(out_dtype)
+            return cam
         if spec.family == "lrp" or spec.base in ("guided_backprop", "deconvnet"):
             r = self._graph_analyzer().run(x64.astype(np_dtype), targets).astype(np.float64)
         else:
-            r = compute_gradient_method(self._grad, spec, x64, targets, np_dtype)
-        return apply_modifiers(r, x64, spec.modifiers).astype(out_dtype)
+            r = compute_gradient_method(self._grad, spec, x64, targets, np_dtype, self.options.max_rows, progress)
+        return apply_modifiers(r, x64, spec.modifiers)
 
     __call__ = explain
 
@@ -131,6 +166,10 @@ def explain(
     target: int | Sequence[int] | np.ndarray | None = None,
     *,
     strip_softmax: bool = False,
+    max_rows: int | None = None,
+    max_points: int | None = DEFAULT_MAX_POINTS,
+    progress: bool = False,
+    callback: Callable[[int, int], Any] | None = None,
     **params: Any,
 ) -> np.ndarray:
     """Explain ``x`` with ``method`` on a Keras model (one call; see :class:`Explainer` to reuse).
@@ -147,6 +186,8 @@ def explain(
         Class(es) to explain; None = argmax per sample.
     strip_softmax : bool
         Explain the logits of a model that ends in a softmax instead of raising ``ValueError``.
+    max_rows, max_points, progress, callback
+        Chunk size, resource bound and progress reporting, as for :class:`Explainer`.
     **params
         Method parameters (see :func:`signxai.common.parse_method`).
 
@@ -155,7 +196,16 @@ def explain(
     numpy.ndarray
         A map of exactly ``x``'s shape; float64 when ``x`` is float64, float32 otherwise.
     """
-    explainer = Explainer(model, method, strip_softmax=strip_softmax, **params)
+    explainer = Explainer(
+        model,
+        method,
+        strip_softmax=strip_softmax,
+        max_rows=max_rows,
+        max_points=max_points,
+        progress=progress,
+        callback=callback,
+        **params,
+    )
     try:
         return explainer.explain(x, target)
     finally:

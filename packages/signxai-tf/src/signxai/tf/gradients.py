@@ -2,8 +2,9 @@
 
 Gradient, ×input / ×sign modifiers, integrated gradients, SmoothGrad and VarGrad differentiate the caller's
 model directly (live weights, so nothing goes stale) with a ``GradientTape`` inside a ``tf.function``. Noisy
-inputs and integration points are batched and evaluated in chunks; the noise comes from
-:func:`signxai.common.sampling.smoothgrad_noise` and the path fractions from
+inputs and integration points are made and evaluated chunk by chunk (``max_rows`` rows per pass, by default
+:data:`signxai.common.validation.CHUNK_ELEMENTS` elements); the noise comes from
+:func:`signxai.common.sampling.smoothgrad_noise_chunks` and the path fractions from
 :func:`signxai.common.sampling.integration_alphas`, so both backends see identical numbers. Sums over samples
 are accumulated in float64.
 """
@@ -17,16 +18,14 @@ import numpy as np
 import tensorflow as tf
 
 from signxai.common import MethodSpec
-from signxai.common.sampling import integration_alphas, smoothgrad_noise
+from signxai.common.sampling import integration_alphas, smoothgrad_noise_chunks
+from signxai.common.validation import CHUNK_ELEMENTS, Progress, chunk_starts
 
 from .canonical import ModelInfo
 from .executor import NodeRunner, has_max_pool, runnable
 from .ops import linear
 
 keras = tf.keras
-
-#: Elements (rows x sample size) evaluated per forward/backward pass of the noisy / path batches.
-CHUNK_ELEMENTS = 2**21
 
 
 class EagerModel:
@@ -121,24 +120,27 @@ def cached_functions(model: keras.Model, info: ModelInfo, a_layer: str | None) -
     return per_model[key]
 
 
-def _chunked(grad: Callable, rows: Callable[[int, int], np.ndarray], targets: np.ndarray, dtype: np.dtype) -> list:
-    """Gradients of ``rows(start, stop)`` (float64 rows) in chunks; returns float64 arrays."""
-    total = len(targets)
-    sample = rows(0, 1)
-    per_row = max(1, int(np.prod(sample.shape[1:])))
-    step = max(1, CHUNK_ELEMENTS // per_row)
-    out = []
-    for start in range(0, total, step):
-        stop = min(total, start + step)
-        g = grad(tf.constant(rows(start, stop).astype(dtype)), tf.constant(targets[start:stop].astype(np.int32)))
-        out.append(g.numpy().astype(np.float64))
-    return out
+def _gradients(grad: Callable, rows: np.ndarray, targets: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Gradients of float64 ``rows`` (one forward/backward pass) as float64."""
+    g = grad(tf.constant(rows.astype(dtype)), tf.constant(targets.astype(np.int32)))
+    return g.numpy().astype(np.float64)
 
 
 def compute_gradient_method(
-    grad: Callable, spec: MethodSpec, x: np.ndarray, targets: np.ndarray, dtype: np.dtype
+    grad: Callable,
+    spec: MethodSpec,
+    x: np.ndarray,
+    targets: np.ndarray,
+    dtype: np.dtype,
+    max_rows: int | None = None,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """The base map (before modifiers) of a gradient-family method, float64.
+
+    Integrated gradients and SmoothGrad / VarGrad evaluate their points chunk by chunk: each chunk holds k points
+    of every sample of the batch (k * batch <= ``max_rows`` rows, k >= 1), its path fractions / noise are made
+    for that chunk only, and the chunk's gradients are folded into a running float64 sum (SmoothGrad, integrated
+    gradients) or mean / M2 pair (VarGrad, Chan's parallel update), so memory holds one chunk at a time.
 
     Parameters
     ----------
@@ -152,6 +154,10 @@ def compute_gradient_method(
         One class per sample.
     dtype : numpy.dtype
         The model's dtype.
+    max_rows : int or None
+        Rows per forward/backward pass; None = as many as fit :data:`CHUNK_ELEMENTS` elements.
+    progress : Progress or None
+        Told the steps / samples done after each chunk.
 
     Returns
     -------
@@ -159,30 +165,40 @@ def compute_gradient_method(
         float64 array of ``x``'s shape.
     """
     batch = x.shape[0]
+    rows = max_rows if max_rows is not None else max(1, CHUNK_ELEMENTS // max(1, int(np.prod(x.shape[1:]))))
+    per_chunk = max(1, rows // batch)
+    tiled = (-1,) + (1,) * x.ndim
     if spec.base == "gradient":
-        return np.concatenate(_chunked(grad, lambda a, b: x[a:b], targets, dtype))
+        return np.concatenate([_gradients(grad, x[a:b], targets[a:b], dtype) for a, b in chunk_starts(batch, rows)])
     if spec.base == "integrated_gradients":
-        alphas = integration_alphas(int(spec.steps))
+        steps = int(spec.steps)
         baseline = np.broadcast_to(np.asarray(spec.baseline, dtype=np.float64), x.shape[1:])
-        n = len(alphas)
-
-        def path(a: int, b: int) -> np.ndarray:
-            idx = np.arange(a, b)
-            s, k = idx // n, idx % n
-            return baseline + (x[s] - baseline) * alphas[k].reshape((-1,) + (1,) * (x.ndim - 1))
-
-        grads = np.concatenate(_chunked(grad, path, np.repeat(targets, n), dtype))
-        mean = grads.reshape((batch, n, *x.shape[1:])).mean(axis=1)
-        return (x - baseline) * mean
+        delta = x - baseline
+        total = np.zeros_like(x)
+        for a, b in chunk_starts(steps, per_chunk):
+            points = baseline + delta[None] * integration_alphas(steps, a, b).reshape(tiled)
+            g = _gradients(grad, points.reshape((-1, *x.shape[1:])), np.tile(targets, b - a), dtype)
+            total += g.reshape(points.shape).sum(axis=0)
+            if progress is not None:
+                progress.update(b - a)
+        return delta * (total / steps)
     if spec.base in ("smoothgrad", "vargrad"):
         n = int(spec.samples)
-        noise = smoothgrad_noise(x.shape[1:], n, float(spec.noise), int(spec.seed))
-
-        def noisy(a: int, b: int) -> np.ndarray:
-            idx = np.arange(a, b)
-            return x[idx // n] + noise[idx % n]
-
-        grads = np.concatenate(_chunked(grad, noisy, np.repeat(targets, n), dtype))
-        grads = grads.reshape((batch, n, *x.shape[1:]))
-        return grads.mean(axis=1) if spec.base == "smoothgrad" else grads.var(axis=1)
+        count = 0
+        mean = np.zeros_like(x)
+        m2 = np.zeros_like(x)
+        for eps in smoothgrad_noise_chunks(x.shape[1:], n, float(spec.noise), int(spec.seed), per_chunk):
+            points = x[None] + eps[:, None]
+            g = _gradients(grad, points.reshape((-1, *x.shape[1:])), np.tile(targets, len(eps)), dtype)
+            g = g.reshape(points.shape)
+            k = len(eps)
+            chunk_mean = g.mean(axis=0)
+            d = chunk_mean - mean
+            total_count = count + k
+            mean = mean + d * (k / total_count)
+            m2 = m2 + ((g - chunk_mean) ** 2).sum(axis=0) + d**2 * (count * k / total_count)
+            count = total_count
+            if progress is not None:
+                progress.update(k)
+        return mean if spec.base == "smoothgrad" else m2 / count
     raise ValueError(f"{spec.base!r} is not a gradient method")

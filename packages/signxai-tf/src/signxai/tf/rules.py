@@ -36,10 +36,8 @@ def _sign(t: tf.Tensor) -> tf.Tensor:
 
 
 def _required(rule: RuleSpec, name: str) -> float:
-    value = getattr(rule, name)
-    if value is None:
-        raise ValueError(f"LRP rule {rule.name!r} needs {name}")
-    return float(value)
+    """A parameter of ``rule``; present and valid because :class:`RuleSpec` checks it on construction."""
+    return float(getattr(rule, name))
 
 
 def apply_rule(rule: RuleSpec, layer: keras.layers.Layer, x: tf.Tensor, r: tf.Tensor) -> tf.Tensor:

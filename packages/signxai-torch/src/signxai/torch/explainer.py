@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Union
 
 import numpy as np
 import torch
 
-from signxai.common import MethodSpec, parse_method
+from signxai.common import MethodSpec, resolve_method
 from signxai.common.sampling import random_uniform_map
 from signxai.common.signs import apply_modifiers
 from signxai.common.targets import resolve_targets
+from signxai.common.validation import DEFAULT_MAX_POINTS, CallOptions, Progress, check_points, points_of
 
 from .cam import cam_layer, grad_cam, guided_backprop_of_activations
 from .composites import lrp_composite
@@ -40,12 +41,29 @@ class Explainer:
         A catalog name (see :func:`signxai.common.list_methods`) or a parsed method.
     strip_softmax : bool
         Explain the logits feeding a final softmax / log-softmax instead of raising ValueError.
-    max_rows : int
+    max_rows : int or None
         Largest number of rows evaluated in one forward/backward pass by integrated gradients, SmoothGrad and
-        VarGrad (at least one point per sample of the batch).
+        VarGrad (at least one point per sample of the batch); None = as many rows as fit
+        ``signxai.common.validation.CHUNK_ELEMENTS`` (2**21) input elements.
+    max_points : int or None
+        Largest (steps or samples) x batch rows one call may evaluate (default
+        ``signxai.common.validation.DEFAULT_MAX_POINTS`` = 1,000,000); above it the call raises ValueError before
+        computing anything. None removes the bound.
+    progress : bool
+        Show a ``tqdm`` progress bar over the steps / samples (needs ``pip install tqdm``).
+    callback : callable or None
+        ``callback(done, total)`` after each chunk, counting steps / samples (each covers the whole batch);
+        single-pass methods report ``(1, 1)`` once.
     **params
         Method parameters (``epsilon=``, ``mu=``, ``low=``, ``high=``, ``noise=``, ``samples=``, ``seed=``,
         ``steps=``, ``baseline=``, ``layer=`` ...), as :func:`signxai.common.parse_method` accepts them.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For an invalid method or parameter (checked by :mod:`signxai.common.validation`, which names it).
+    ImportError
+        For ``progress=True`` without ``tqdm``.
     """
 
     def __init__(
@@ -54,22 +72,20 @@ class Explainer:
         method: str | MethodSpec,
         *,
         strip_softmax: bool = False,
-        max_rows: int = 64,
+        max_rows: int | None = 64,
+        max_points: int | None = DEFAULT_MAX_POINTS,
+        progress: bool = False,
+        callback: Callable[[int, int], Any] | None = None,
         **params: Any,
     ) -> None:
         if not isinstance(model, torch.nn.Module):
             raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        if isinstance(method, MethodSpec):
-            if params:
-                raise ValueError("pass parameters to parse_method when giving a MethodSpec")
-            self.spec = method
-        else:
-            self.spec = parse_method(method, **params)
-        if max_rows < 1:
-            raise ValueError(f"max_rows must be >= 1, got {max_rows}")
+        self.spec = resolve_method(method, params)
+        self.options = CallOptions(strip_softmax, max_rows, max_points, progress, callback)
+        check_points(self.spec, None, self.options.max_points)
         self.model = model
-        self.strip_softmax = strip_softmax
-        self.max_rows = int(max_rows)
+        self.strip_softmax = self.options.strip_softmax
+        self.max_rows = self.options.max_rows
         self._graph: ModelGraph | None = None
         self._composite = None
 
@@ -101,6 +117,7 @@ class Explainer:
             method cannot explain exactly (named in the message).
         """
         tensor, info = to_tensor(x)
+        check_points(self.spec, tensor.shape[0], self.options.max_points)
         dtype, device = compute_dtype_device(self.model, tensor)
         # explanations need autograd even for callers in inference mode; clone() makes an ordinary tensor
         with torch.inference_mode(False), eval_mode(self.model):
@@ -111,7 +128,8 @@ class Explainer:
                 plain = self._forward(xc, mode)
             targets_np = resolve_targets(_as_target(target), plain.detach().cpu().numpy())
             targets = torch.as_tensor(targets_np, device=device)
-            result = self._compute(xc, targets)
+            with Progress(self.options, points_of(self.spec), self.spec.base) as progress:
+                result = self._compute(xc, targets, progress)
         result = apply_modifiers(result, xc, self.spec.modifiers)
         out = result.detach().to(dtype=result_dtype(info))
         if info.numpy:
@@ -122,7 +140,23 @@ class Explainer:
     def _forward(self, x: torch.Tensor, mode: SignalMode) -> torch.Tensor:
         return logits(self.model(x), mode, x.shape[0], self.strip_softmax)
 
-    def _compute(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def _compute(self, x: torch.Tensor, targets: torch.Tensor, progress: Progress) -> torch.Tensor:
+        spec = self.spec
+        base = spec.base
+        rows = self.options.rows_per_chunk(x[0].numel())
+        if base == "integrated_gradients":
+            assert spec.steps is not None and spec.baseline is not None
+            return integrated_gradients(self._forward, x, targets, spec.steps, spec.baseline, rows, progress)
+        if base in ("smoothgrad", "vargrad"):
+            assert spec.samples is not None and spec.noise is not None and spec.seed is not None
+            return noise_gradients(
+                self._forward, x, targets, spec.samples, spec.noise, spec.seed, rows, base == "vargrad", progress
+            )
+        result = self._single_pass(x, targets)
+        progress.update(1)
+        return result
+
+    def _single_pass(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         spec = self.spec
         base = spec.base
         if spec.family == "lrp":
@@ -130,14 +164,6 @@ class Explainer:
         if base in ("gradient", "guided_backprop", "deconvnet"):
             activations = {"gradient": "gradient", "guided_backprop": "guided", "deconvnet": "deconvnet"}[base]
             return target_gradient(self._forward, x, targets, spec.output_seed, activations)  # type: ignore[arg-type]
-        if base == "integrated_gradients":
-            assert spec.steps is not None and spec.baseline is not None
-            return integrated_gradients(self._forward, x, targets, spec.steps, spec.baseline, self.max_rows)
-        if base in ("smoothgrad", "vargrad"):
-            assert spec.samples is not None and spec.noise is not None and spec.seed is not None
-            return noise_gradients(
-                self._forward, x, targets, spec.samples, spec.noise, spec.seed, self.max_rows, base == "vargrad"
-            )
         if base in ("grad_cam", "guided_grad_cam"):
             assert self._graph is not None
             layer = cam_layer(spec, self.model, self._graph)
@@ -177,6 +203,10 @@ def explain(
     target: Target = None,
     *,
     strip_softmax: bool = False,
+    max_rows: int | None = 64,
+    max_points: int | None = DEFAULT_MAX_POINTS,
+    progress: bool = False,
+    callback: Callable[[int, int], Any] | None = None,
     **params: Any,
 ) -> Any:
     """Explain ``x`` with ``method`` on ``model`` (a one-shot :class:`Explainer`).
@@ -193,6 +223,8 @@ def explain(
         Class(es) to explain; None = argmax per sample.
     strip_softmax : bool
         Explain the logits feeding a final softmax instead of raising ValueError.
+    max_rows, max_points, progress, callback
+        Chunk size, resource bound and progress reporting, as for :class:`Explainer`.
     **params
         Method parameters, as :func:`signxai.common.parse_method` accepts them.
 
@@ -201,4 +233,14 @@ def explain(
     torch.Tensor or numpy.ndarray
         A map of exactly ``x``'s shape on ``x``'s device (NumPy in, NumPy out).
     """
-    return Explainer(model, method, strip_softmax=strip_softmax, **params).explain(x, target)
+    explainer = Explainer(
+        model,
+        method,
+        strip_softmax=strip_softmax,
+        max_rows=max_rows,
+        max_points=max_points,
+        progress=progress,
+        callback=callback,
+        **params,
+    )
+    return explainer.explain(x, target)

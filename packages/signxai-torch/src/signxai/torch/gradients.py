@@ -4,9 +4,9 @@ SmoothGrad, VarGrad.
 All of them are derivatives of the target output with respect to the input, seeded with 1 (``gradient``, integrated
 gradients, SmoothGrad, VarGrad) or with the target logit z_t (guided backprop, deconvnet). Integrated gradients and
 SmoothGrad/VarGrad evaluate many points per sample: the points of the whole batch are stacked into one batch of rows
-and evaluated in chunks of at most ``max_rows`` rows (at least one point of every sample per chunk), so memory stays
-bounded and there is no Python loop over the samples. Noise and path fractions come from ``signxai.common.sampling``
-so both frameworks see identical points.
+and evaluated in chunks of at most ``max_rows`` rows (at least one point of every sample per chunk); the points of a
+chunk (noise, path fractions) are made for that chunk only, so memory stays bounded, and there is no Python loop over
+the samples. Noise and path fractions come from ``signxai.common.sampling`` so both frameworks see identical points.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from signxai.common.sampling import integration_alphas, smoothgrad_noise
+from signxai.common.sampling import integration_alphas, smoothgrad_noise_chunks
+from signxai.common.validation import Progress, chunk_starts
 
 from .functional import ActivationBackward, SignalMode
 
@@ -71,11 +72,6 @@ def output_seed(out: torch.Tensor, targets: torch.Tensor, seed: str) -> torch.Te
     return one_hot
 
 
-def _chunks(points: int, batch: int, max_rows: int) -> list[slice]:
-    per_chunk = max(1, max_rows // batch)
-    return [slice(start, min(start + per_chunk, points)) for start in range(0, points, per_chunk)]
-
-
 def _stacked_gradients(forward: Forward, points: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Gradients for ``points`` of shape (k, batch, ...): one forward/backward over k * batch rows."""
     k, batch = points.shape[:2]
@@ -91,10 +87,12 @@ def integrated_gradients(
     steps: int,
     baseline: float | np.ndarray,
     max_rows: int,
+    progress: Progress | None = None,
 ) -> torch.Tensor:
     """(x - baseline) * mean_k grad f(baseline + (x - baseline) k / (N - 1)), k = 0..N-1 (spec section 4).
 
-    ``baseline`` is a number or an array broadcastable to ``x`` (in ``x``'s layout).
+    ``baseline`` is a number or an array broadcastable to ``x`` (in ``x``'s layout). The path fractions of each
+    chunk are computed for that chunk only; ``progress`` is told the steps done after each chunk.
     """
     base = torch.as_tensor(np.array(baseline, dtype=np.float64), device=x.device).to(x.dtype)
     try:
@@ -103,12 +101,14 @@ def integrated_gradients(
         raise ValueError(
             f"baseline of shape {tuple(base.shape)} does not broadcast to the input {tuple(x.shape)}"
         ) from None
-    alphas = torch.as_tensor(integration_alphas(steps), device=x.device).to(x.dtype)
     delta = x - base
     total = torch.zeros_like(x)
-    for part in _chunks(steps, x.shape[0], max_rows):
-        a = alphas[part].reshape((-1,) + (1,) * x.ndim)
+    for start, stop in chunk_starts(steps, max_rows // x.shape[0]):
+        alphas = torch.as_tensor(integration_alphas(steps, start, stop), device=x.device).to(x.dtype)
+        a = alphas.reshape((-1,) + (1,) * x.ndim)
         total = total + _stacked_gradients(forward, base + delta * a, targets).sum(dim=0)
+        if progress is not None:
+            progress.update(stop - start)
     return delta * total / steps
 
 
@@ -121,19 +121,21 @@ def noise_gradients(
     seed: int,
     max_rows: int,
     variance: bool,
+    progress: Progress | None = None,
 ) -> torch.Tensor:
     """SmoothGrad (mean of the gradients at x + eps_k) or VarGrad (their population variance), spec section 4.
 
-    The noise eps_k (same for every sample of the batch) is drawn by
-    :func:`signxai.common.sampling.smoothgrad_noise`; chunks are combined with Chan's parallel mean/variance update.
+    The noise eps_k (same for every sample of the batch) is drawn chunk by chunk by
+    :func:`signxai.common.sampling.smoothgrad_noise_chunks` (the same numbers as one draw); chunks are combined
+    with Chan's parallel mean/variance update. ``progress`` is told the samples done after each chunk.
     """
-    eps = smoothgrad_noise(tuple(x.shape[1:]), samples, noise, seed, channels_first=x.ndim > 2)
-    eps_t = torch.as_tensor(eps, device=x.device).to(x.dtype)
     count = 0
     mean = torch.zeros_like(x)
     m2 = torch.zeros_like(x)
-    for part in _chunks(samples, x.shape[0], max_rows):
-        grads = _stacked_gradients(forward, x.unsqueeze(0) + eps_t[part].unsqueeze(1), targets)
+    per_chunk = max(1, max_rows // x.shape[0])
+    for eps in smoothgrad_noise_chunks(tuple(x.shape[1:]), samples, noise, seed, per_chunk, channels_first=x.ndim > 2):
+        eps_t = torch.as_tensor(eps, device=x.device).to(x.dtype)
+        grads = _stacked_gradients(forward, x.unsqueeze(0) + eps_t.unsqueeze(1), targets)
         n = grads.shape[0]
         chunk_mean = grads.mean(dim=0)
         chunk_m2 = ((grads - chunk_mean) ** 2).sum(dim=0)
@@ -142,4 +144,6 @@ def noise_gradients(
         mean = mean + delta * (n / total)
         m2 = m2 + chunk_m2 + delta**2 * (count * n / total)
         count = total
+        if progress is not None:
+            progress.update(n)
     return m2 / count if variance else mean

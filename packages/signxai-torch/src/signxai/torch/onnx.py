@@ -46,6 +46,28 @@ _SHAPE_OPS = {
 _ARITHMETIC = {torch.add: "Add", torch.sub: "Sub", torch.mul: "Mul"}
 
 
+def _load_proto(onnx: Any, model_or_path: Any) -> Any:
+    """The ModelProto of ``model_or_path``; ValueError naming the file when it is not an ONNX model."""
+    from google.protobuf.message import DecodeError
+
+    if isinstance(model_or_path, (str, os.PathLike)):
+        path = os.fspath(model_or_path)
+        try:
+            proto = onnx.load(path)
+        except DecodeError as err:
+            raise ValueError(f"{path!r} is not an ONNX model (protobuf could not decode it: {err})") from None
+        where = repr(path)
+    elif isinstance(model_or_path, onnx.ModelProto):
+        proto, where = model_or_path, "the ModelProto given"
+    else:
+        raise TypeError(
+            f"model_or_path must be an onnx.ModelProto or the path of an .onnx file, got {type(model_or_path).__name__}"
+        )
+    if not proto.HasField("graph") or len(proto.graph.node) == 0:
+        raise ValueError(f"{where} is not an ONNX model: it has no graph nodes (empty or not an .onnx file)")
+    return proto
+
+
 def from_onnx(model_or_path: Any) -> torch.nn.Module:
     """Convert an ONNX model into a PyTorch module ready for every SignXAI method.
 
@@ -66,17 +88,17 @@ def from_onnx(model_or_path: Any) -> torch.nn.Module:
     ImportError
         If ``onnx`` / ``onnx2torch`` are not installed (``pip install signxai-torch[onnx]``).
     ValueError
-        Naming every node whose weights would get no LRP rule.
+        For a file that is not an ONNX model (named in the message), or naming every node whose weights would get
+        no LRP rule.
+    TypeError
+        For an argument that is neither a path nor an ``onnx.ModelProto``.
     """
     try:
         import onnx
         import onnx2torch
     except ImportError as err:  # pragma: no cover - exercised only without the extra
         raise ImportError("from_onnx needs the optional extra: pip install 'signxai-torch[onnx]'") from err
-    if isinstance(model_or_path, (str, os.PathLike)):
-        proto = onnx.load(os.fspath(model_or_path))
-    else:
-        proto = model_or_path
+    proto = _load_proto(onnx, model_or_path)
     module = onnx2torch.convert(proto).eval()  # eval before any forward: BatchNorm must not update its statistics
     examples = _example_inputs(proto)
     from torch.fx.passes.shape_prop import ShapeProp
