@@ -15,11 +15,12 @@ from signxai.common.targets import resolve_targets
 
 from .cam import cam_layer, grad_cam, guided_backprop_of_activations
 from .composites import lrp_composite
+from .concurrency import model_lock
 from .functional import SignalMode
 from .gradients import integrated_gradients, noise_gradients, output_seed, target_gradient
 from .graph import ModelGraph, analyse, eval_mode, rank_guard
 from .rules import diagonal_relevance, sign_mu
-from .validation import compute_dtype_device, logits, result_dtype, to_tensor
+from .validation import check_model, compute_dtype_device, logits, result_dtype, to_tensor
 
 Target = Union[int, Sequence[int], np.ndarray, torch.Tensor, None]
 
@@ -56,8 +57,7 @@ class Explainer:
         max_rows: int = 64,
         **params: Any,
     ) -> None:
-        if not isinstance(model, torch.nn.Module):
-            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        check_model(model)
         if isinstance(method, MethodSpec):
             if params:
                 raise ValueError("pass parameters to parse_method when giving a MethodSpec")
@@ -100,17 +100,19 @@ class Explainer:
             method cannot explain exactly (named in the message).
         """
         tensor, info = to_tensor(x)
-        dtype, device = compute_dtype_device(self.model, tensor)
-        # explanations need autograd even for callers in inference mode; clone() makes an ordinary tensor
-        with torch.inference_mode(False), eval_mode(self.model):
-            xc = tensor.detach().to(device=device, dtype=dtype).clone()
-            if self._graph is None:
-                self._graph = analyse(self.model, xc)
-            with torch.no_grad(), rank_guard(self.model), SignalMode() as mode:
-                plain = self._forward(xc, mode)
-            targets_np = resolve_targets(_as_target(target), plain.detach().cpu().numpy())
-            targets = torch.as_tensor(targets_np, device=device)
-            result = self._compute(xc, targets)
+        # hooks on the model's modules are seen by every thread: one explanation per model at a time
+        with model_lock(self.model):
+            dtype, device = compute_dtype_device(self.model, tensor)
+            # explanations need autograd even for callers in inference mode; clone() makes an ordinary tensor
+            with torch.inference_mode(False), eval_mode(self.model):
+                xc = tensor.detach().to(device=device, dtype=dtype).clone()
+                if self._graph is None:
+                    self._graph = analyse(self.model, xc)
+                with torch.no_grad(), rank_guard(self.model, tuple(xc.shape)), SignalMode() as mode:
+                    plain = self._forward(xc, mode)
+                targets_np = resolve_targets(_as_target(target), plain.detach().cpu().numpy())
+                targets = torch.as_tensor(targets_np, device=device)
+                result = self._compute(xc, targets)
         result = self._apply_modifiers(result, xc)
         out = result.detach().to(dtype=result_dtype(info))
         if info.numpy:
