@@ -17,6 +17,7 @@ from .analyzers import GraphAnalyzer
 from .cam import cam_weights_and_maps, resolve_a_layer, upsample
 from .canonical import inspect_model
 from .gradients import cached_functions, compute_gradient_method
+from .graph import serialised
 from .keras_compat import check_model
 from .plan import make_plan
 from .validation import prepare_input
@@ -52,6 +53,7 @@ class Explainer:
         deconvnet) parts of the model the method cannot handle, all named in one message.
     """
 
+    @serialised
     def __init__(self, model: keras.Model, method: str | MethodSpec, *, strip_softmax: bool = False, **params: Any):
         if isinstance(method, MethodSpec):
             if params:
@@ -78,6 +80,7 @@ class Explainer:
             self._analyzer = GraphAnalyzer(self.model, self._info, self.spec, a_layer=a_layer)
         return self._analyzer
 
+    @serialised
     def explain(self, x: np.ndarray | tf.Tensor, target: int | Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """Explain a batch.
 
@@ -116,6 +119,7 @@ class Explainer:
 
     __call__ = explain
 
+    @serialised
     def close(self) -> None:
         """Release the private graph's session now (a later call builds a new one)."""
         if self._analyzer is not None:
@@ -123,6 +127,7 @@ class Explainer:
             self._analyzer = None
 
 
+@serialised
 def explain(
     model: keras.Model,
     x: np.ndarray | tf.Tensor,
