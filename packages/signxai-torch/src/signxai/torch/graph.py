@@ -164,7 +164,11 @@ def eval_mode(model: torch.nn.Module):
 
 
 _CONV_RANK = {torch.nn.Conv1d: 3, torch.nn.Conv2d: 4, torch.nn.Conv3d: 5}
-_LAYOUT = {3: ("NCT", "(0, 2, 1)", "NTC"), 4: ("NCHW", "(0, 3, 1, 2)", "NHWC"), 5: ("NCDHW", "(0, 4, 1, 2, 3)", "NDHWC")}
+_LAYOUT = {
+    3: ("NCT", "(0, 2, 1)", "NTC"),
+    4: ("NCHW", "(0, 3, 1, 2)", "NHWC"),
+    5: ("NCDHW", "(0, 4, 1, 2, 3)", "NDHWC"),
+}
 
 
 def _layout_hint(x_shape: tuple[int, ...], channels: int) -> str:

@@ -83,7 +83,8 @@ def to_tensor(x: object) -> tuple[torch.Tensor, InputInfo]:
     Raises
     ------
     ValueError
-        For a tuple / list of tensors (several inputs), a non-numeric input, one without a batch axis (rank < 2), an empty batch, NaN or infinite values.
+        For a tuple / list of tensors (several inputs), a non-numeric input, one without a batch axis (rank < 2),
+        an empty batch, NaN or infinite values.
     """
     if isinstance(x, (tuple, list)) and any(isinstance(item, torch.Tensor) for item in x):
         raise ValueError(
