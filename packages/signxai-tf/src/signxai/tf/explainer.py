@@ -49,8 +49,15 @@ class Explainer:
     Raises
     ------
     ValueError
-        For an unknown method, a bad parameter, a final softmax / sigmoid, or (LRP, guided backprop,
-        deconvnet) parts of the model the method cannot handle, all named in one message.
+        For an unknown method, a bad parameter, a final softmax / sigmoid, a layer computing in half precision
+        (``mixed_float16``), or (LRP, guided backprop, deconvnet) parts of the model the method cannot handle,
+        all named in one message.
+
+    Notes
+    -----
+    Thread-safe: every call holds :data:`signxai.tf.graph.KERAS_LOCK` (building an analyzer swaps Keras' class
+    bases and backend session process-wide), so calls from several threads run one at a time and get exactly their
+    sequential results.
     """
 
     @serialised

@@ -46,6 +46,17 @@ class Explainer:
     **params
         Method parameters (``epsilon=``, ``mu=``, ``low=``, ``high=``, ``noise=``, ``samples=``, ``seed=``,
         ``steps=``, ``baseline=``, ``layer=`` ...), as :func:`signxai.common.parse_method` accepts them.
+
+    Raises
+    ------
+    ValueError
+        For a TorchScript module (pass the eager module) or a model whose ``forward`` takes several inputs.
+
+    Notes
+    -----
+    Thread-safe: an explanation holds a lock for every module of the model (:mod:`signxai.torch.concurrency`),
+    so threads sharing a model or an Explainer run one after the other and get exactly their sequential results;
+    different models run in parallel.
     """
 
     def __init__(
@@ -96,8 +107,9 @@ class Explainer:
         Raises
         ------
         ValueError
-            For bad input, a target out of range, a softmax-ending model (unless ``strip_softmax``), or a model the
-            method cannot explain exactly (named in the message).
+            For bad input (an input shape the model's Conv / Linear layers cannot take is named with the expected
+            shape), a target out of range or of the wrong shape, a softmax- / sigmoid-ending model (unless
+            ``strip_softmax``), or a model the method cannot explain exactly (named in the message).
         """
         tensor, info = to_tensor(x)
         # hooks on the model's modules are seen by every thread: one explanation per model at a time
