@@ -149,20 +149,36 @@ class _FunctionalSigmoid(nn.Module):
             return F.sigmoid(z)
         if self.spelling == "method":
             return z.sigmoid()
+        if self.spelling == "expit":
+            return torch.special.expit(z)
+        if self.spelling == "logsigmoid":
+            return nn.LogSigmoid()(z)
+        if self.spelling == "special.softmax":
+            return torch.special.softmax(z, 1)
         return nn.Sigmoid()(z)
 
 
-@pytest.mark.parametrize("spelling", ["torch.sigmoid", "F.sigmoid", "method", "module"])
+@pytest.mark.parametrize(
+    "spelling", ["torch.sigmoid", "F.sigmoid", "method", "module", "expit", "logsigmoid", "special.softmax"]
+)
 @pytest.mark.parametrize(
     "method", ["gradient", "smoothgrad", "guided_backprop", "lrp_epsilon_0_1", "integrated_gradients"]
 )
 def test_a_final_sigmoid_is_refused_unless_stripped(spelling: str, method: str) -> None:
     model = _FunctionalSigmoid(spelling).double().eval()
     x = torch.randn(2, 3, 4, dtype=torch.float64)
-    with pytest.raises(ValueError, match="sigmoid"):
+    with pytest.raises(ValueError, match="ends with a softmax / log-softmax / sigmoid / log-sigmoid"):
         explain(model, x, method)
     stripped = explain(model, x, method, strip_softmax=True)
     torch.testing.assert_close(stripped, explain(model.body, x, method), rtol=0, atol=0)
+
+
+# ------------------------------------------------------------------------------------------- half precision
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_models_are_refused(dtype: torch.dtype) -> None:
+    model = _model().to(dtype)
+    with pytest.raises(ValueError, match=r"half-precision parameters \(8\): 0.weight, 0.bias, 2.weight, 2.bias and 4"):
+        explain(model, torch.randn(2, 3, 8, 8), "gradient")
 
 
 # ------------------------------------------------------------------------------------------- TorchScript

@@ -82,7 +82,17 @@ ROUTING = GATE_VIEWS | frozenset(
     }
 )
 _SOFTMAXES = frozenset(
-    {F.softmax, torch.softmax, torch.Tensor.softmax, F.log_softmax, torch.log_softmax, torch.Tensor.log_softmax}
+    {
+        F.softmax,
+        torch.softmax,
+        torch.Tensor.softmax,
+        torch.special.softmax,
+        F.log_softmax,
+        torch.log_softmax,
+        torch.Tensor.log_softmax,
+        torch.special.log_softmax,
+        F.logsigmoid,  # as a final output only, like log-softmax
+    }
 )
 _HEAD = ROUTING | MAX_POOLS | AVERAGES | OUTPUT_SQUASHERS | {F.linear, torch.amax, torch.Tensor.amax}
 _ELEMENTWISE = ACTIVATIONS | ARITHMETIC | {F.batch_norm}

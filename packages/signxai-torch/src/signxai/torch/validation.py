@@ -113,7 +113,21 @@ def to_tensor(x: object) -> tuple[torch.Tensor, InputInfo]:
 
 
 def compute_dtype_device(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.dtype, torch.device]:
-    """Dtype and device the explanation is computed in: those of the model's first floating parameter."""
+    """Dtype and device the explanation is computed in: those of the model's first floating parameter.
+
+    Raises
+    ------
+    ValueError
+        For a model with float16 / bfloat16 parameters (named), as the TensorFlow backend refuses half precision.
+    """
+    half = [name for name, p in model.named_parameters() if p.dtype in (torch.float16, torch.bfloat16)]
+    if half:
+        shown = ", ".join(half[:4]) + (f" and {len(half) - 4} more" if len(half) > 4 else "")
+        raise ValueError(
+            f"the model has half-precision parameters ({len(half)}): {shown}. signxai explains float32 / float64 "
+            "models (half-precision gradients are about 1e-3 off and cannot match the other backend): explain a "
+            "float32 copy, copy.deepcopy(model).float()"
+        )
     for p in model.parameters():
         if p.is_floating_point():
             return p.dtype, p.device
@@ -140,8 +154,8 @@ def logits(output: object, mode: SignalMode, batch: int, strip_softmax: bool) ->
     if entry is not None and entry[0] is output:
         if not strip_softmax:
             raise ValueError(
-                "the model ends with a softmax / log-softmax / sigmoid; explanations need the logits: remove it or "
-                "pass strip_softmax=True (the model is not modified)"
+                "the model ends with a softmax / log-softmax / sigmoid / log-sigmoid; explanations need the logits: "
+                "remove it or pass strip_softmax=True (the model is not modified)"
             )
         output = entry[1]
     if output.ndim != 2 or output.shape[0] != batch:
