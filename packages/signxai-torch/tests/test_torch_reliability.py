@@ -289,3 +289,14 @@ def test_a_two_dimensional_target_says_what_is_accepted() -> None:
         explain(model, torch.randn(3, 3, 8, 8).numpy(), "gradient", target=np.ravel([[0], [1], [2]])).shape,
         (3, 3, 8, 8),
     )
+
+
+def test_the_lock_table_forgets_models_that_are_gone() -> None:
+    from signxai.torch import concurrency
+
+    x = torch.randn(1, 3, 8, 8)
+    for _ in range(300):  # 300 models x 9 modules: more than the first sweep threshold
+        explain(_model(), x, "gradient")
+    alive = sum(1 for ref, _ in concurrency._LOCKS.values() if ref() is not None)
+    assert alive < 100
+    assert len(concurrency._LOCKS) <= 2 * 1024 + 9

@@ -23,16 +23,24 @@ import torch
 
 __all__ = ["model_lock"]
 
-_LOCKS: weakref.WeakKeyDictionary[torch.nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
+# id(module) -> (weak reference to it, its lock). Keyed by id, not by the module, since a module may be unhashable
+# (a dataclass module with eq=True); entries of modules that are gone are swept when the table has doubled.
+_LOCKS: dict[int, tuple[weakref.ref, threading.RLock]] = {}
 _REGISTRY = threading.Lock()
+_SWEEP_AT = [1024]
 
 
 def _lock_of(module: torch.nn.Module) -> threading.RLock:
     with _REGISTRY:
-        lock = _LOCKS.get(module)
-        if lock is None:
-            lock = threading.RLock()
-            _LOCKS[module] = lock
+        entry = _LOCKS.get(id(module))
+        if entry is not None and entry[0]() is module:
+            return entry[1]
+        if len(_LOCKS) >= _SWEEP_AT[0]:
+            for key in [k for k, (ref, _) in _LOCKS.items() if ref() is None]:
+                del _LOCKS[key]
+            _SWEEP_AT[0] = max(1024, 2 * len(_LOCKS))
+        lock = threading.RLock()
+        _LOCKS[id(module)] = (weakref.ref(module), lock)
         return lock
 
 
