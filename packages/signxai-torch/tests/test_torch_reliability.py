@@ -300,3 +300,17 @@ def test_the_lock_table_forgets_models_that_are_gone() -> None:
     alive = sum(1 for ref, _ in concurrency._LOCKS.values() if ref() is not None)
     assert alive < 100
     assert len(concurrency._LOCKS) <= 2 * 1024 + 9
+
+
+class _ChannelsLastConv(nn.Conv2d):
+    """A convolution subclass with its own forward that takes NHWC: its own input layout is not checked."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 3, 1, 2))
+
+
+def test_a_layer_subclass_with_its_own_forward_is_not_shape_checked() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(_ChannelsLastConv(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2)).double()
+    x = torch.randn(2, 8, 8, 3, dtype=torch.float64)
+    assert explain(model, x, "gradient").shape == x.shape
