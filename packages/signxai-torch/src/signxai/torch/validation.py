@@ -8,7 +8,8 @@ channel count, channels-last given to a channels-first model) are caught by :fun
 
 :func:`check_model` refuses, up front, the models no method can explain exactly: TorchScript (``torch.jit.trace`` /
 ``torch.jit.script``) modules, whose graph runs where the per-call rules cannot reach it, and models whose
-``forward`` needs more than one input (see ``docs/decisions.md``).
+``forward`` needs more than one input; :func:`compute_dtype_device` refuses half-precision (float16 / bfloat16)
+models, as the TensorFlow backend does (see ``docs/decisions.md``).
 """
 
 from __future__ import annotations
