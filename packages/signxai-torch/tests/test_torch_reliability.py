@@ -295,11 +295,10 @@ def test_the_lock_table_forgets_models_that_are_gone() -> None:
     from signxai.torch import concurrency
 
     x = torch.randn(1, 3, 8, 8)
-    for _ in range(300):  # 300 models x 9 modules: more than the first sweep threshold
+    before = len(concurrency._LOCKS)
+    for _ in range(300):  # 300 models x 9 modules: more than the first sweep threshold (1024)
         explain(_model(), x, "gradient")
-    alive = sum(1 for ref, _ in concurrency._LOCKS.values() if ref() is not None)
-    assert alive < 100
-    assert len(concurrency._LOCKS) <= 2 * 1024 + 9
+    assert len(concurrency._LOCKS) < before + 300 * 9 - 1000  # the entries of models that are gone were swept
 
 
 class _ChannelsLastConv(nn.Conv2d):
