@@ -133,3 +133,10 @@ def test_a_float32_layer_in_a_mixed_model_is_not_named() -> None:
         tf.keras.mixed_precision.set_global_policy(previous)
     with pytest.raises(ValueError, match=r"in 2 layer\(s\): sequential.*\(mixed_float16\), sequential.*/inner_conv"):
         explain(model, small_input("float32"), "gradient")
+
+
+def test_a_model_with_two_inputs_is_refused_naming_them() -> None:
+    a, b = tf.keras.Input((3,), name="image"), tf.keras.Input((3,), name="meta")
+    model = tf.keras.Model([a, b], tf.keras.layers.Dense(2)(tf.keras.layers.Add()([a, b])))
+    with pytest.raises(ValueError, match=r"has 2 input\(s\) \(image, meta\) and 1 output\(s\).*one input to explain"):
+        explain(model, np.ones((1, 3), np.float32), "gradient")

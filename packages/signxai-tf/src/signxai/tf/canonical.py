@@ -111,7 +111,12 @@ def inspect_model(model: keras.Model, strip_softmax: bool) -> ModelInfo:
         raise ValueError("the model has no defined input; build it with an Input layer / input_shape")
     check_precision(model)
     if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError("only models with one input and one output are supported")
+        names = ", ".join(t.name.split(":")[0] for t in model.inputs)
+        raise ValueError(
+            f"only models with one input and one output are supported; this one has {len(model.inputs)} input(s) "
+            f"({names}) and {len(model.outputs)} output(s): build a model that takes the one input to explain (the "
+            "others as constants) and returns the (batch, classes) logits to explain"
+        )
     if len(model.outputs[0].shape) != 2:
         raise ValueError(f"the model output must have shape (batch, classes), got {tuple(model.outputs[0].shape)}")
     out = model.outputs[0].node.layer
