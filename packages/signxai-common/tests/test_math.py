@@ -110,6 +110,11 @@ def test_resolve_targets() -> None:
         (-1, "out of range"),
         ([0], "1 entries for a batch of 2"),
         ([0, 1, 2], "3 entries"),
+        (
+            [[0], [1]],
+            r"2 entries for a batch of 2 \(shape \(2, 1\)\); target must be None, one int, or a flat "
+            r"sequence of 2 ints \(shape \(2,\)\).*numpy.ravel",
+        ),
         (1.5, "must be None, an int"),
         ("a", "must be None, an int"),
         (True, "must be None, an int"),

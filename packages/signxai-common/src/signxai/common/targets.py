@@ -40,7 +40,11 @@ def resolve_targets(target: int | Sequence[int] | np.ndarray | None, logits: np.
     if arr.ndim == 0:
         arr = np.full(batch, int(arr), dtype=np.int64)
     elif arr.shape != (batch,):
-        raise ValueError(f"target has {arr.size} entries for a batch of {batch}")
+        hint = " (flatten it, e.g. numpy.ravel(target))" if arr.size == batch else ""
+        raise ValueError(
+            f"target has {arr.size} entries for a batch of {batch} (shape {arr.shape}); target must be None, one "
+            f"int, or a flat sequence of {batch} ints (shape ({batch},)), one class per sample{hint}"
+        )
     bad = arr[(arr < 0) | (arr >= classes)]
     if bad.size:
         raise ValueError(f"target class {int(bad[0])} out of range for a model with {classes} outputs")

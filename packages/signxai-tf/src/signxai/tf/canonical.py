@@ -4,6 +4,11 @@
 softmax / sigmoid unless it is stripped), so gradient methods and Grad-CAM run on any differentiable Sequential
 or functional model (recurrent layers, custom layers). The layer-by-layer support check of LRP, guided
 backprop and deconvnet lives in :mod:`signxai.tf.plan`.
+
+A model that computes in half precision (a ``mixed_float16`` / ``mixed_bfloat16`` / ``float16`` policy on any
+layer) is refused: its gradients are float16 numbers (about 1e-3 off the float32 model's) that cannot match the
+other backend, and a final softmax fused into a float16 Dense cannot be stripped in float32 (see
+``docs/decisions.md``).
 """
 
 from __future__ import annotations
@@ -49,6 +54,35 @@ class ModelInfo:
     graph_error: str | None = None
 
 
+HALF_PRECISION = ("float16", "bfloat16")
+
+
+def half_precision_layers(model: keras.Model) -> list[str]:
+    """Names of the layers (nested models searched, ``outer/inner``) that compute in float16 / bfloat16."""
+    found: list[str] = []
+    for layer in model.layers:
+        policy = getattr(layer, "dtype_policy", None)
+        compute = getattr(policy, "compute_dtype", None) or getattr(layer, "dtype", None)
+        if compute in HALF_PRECISION:
+            found.append(f"{layer.name} ({getattr(policy, 'name', compute)})")
+        if isinstance(layer, keras.Model):
+            found.extend(f"{layer.name}/{name}" for name in half_precision_layers(layer))
+    return found
+
+
+def check_precision(model: keras.Model) -> None:
+    """Raise ``ValueError`` naming every layer of ``model`` that computes in half precision (none: return)."""
+    half = half_precision_layers(model)
+    if half:
+        shown = ", ".join(half[:4]) + (f" and {len(half) - 4} more" if len(half) > 4 else "")
+        raise ValueError(
+            f"the model computes in half precision in {len(half)} layer(s): {shown}. signxai explains float32 / "
+            "float64 models (half-precision gradients are about 1e-3 off and cannot match the other backend): "
+            "rebuild the model with tf.keras.mixed_precision.set_global_policy('float32') in effect and copy the "
+            "weights, `model32.set_weights(model.get_weights())`"
+        )
+
+
 def inspect_model(model: keras.Model, strip_softmax: bool) -> ModelInfo:
     """Check a Keras model and describe it.
 
@@ -67,7 +101,7 @@ def inspect_model(model: keras.Model, strip_softmax: bool) -> ModelInfo:
     ------
     ValueError
         For a non-Keras or subclassed model, several inputs or outputs, an output that is not (batch, classes),
-        or a final softmax / sigmoid without ``strip_softmax``.
+        a layer computing in half precision, or a final softmax / sigmoid without ``strip_softmax``.
     """
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a tf.keras Model, got {type(model).__name__}")
@@ -75,8 +109,14 @@ def inspect_model(model: keras.Model, strip_softmax: bool) -> ModelInfo:
         raise ValueError("only Sequential and functional Keras models are supported (not subclassed models)")
     if not model.built or model.inputs is None:
         raise ValueError("the model has no defined input; build it with an Input layer / input_shape")
+    check_precision(model)
     if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError("only models with one input and one output are supported")
+        names = ", ".join(t.name.split(":")[0] for t in model.inputs)
+        raise ValueError(
+            f"only models with one input and one output are supported; this one has {len(model.inputs)} input(s) "
+            f"({names}) and {len(model.outputs)} output(s): build a model that takes the one input to explain (the "
+            "others as constants) and returns the (batch, classes) logits to explain"
+        )
     if len(model.outputs[0].shape) != 2:
         raise ValueError(f"the model output must have shape (batch, classes), got {tuple(model.outputs[0].shape)}")
     out = model.outputs[0].node.layer

@@ -19,6 +19,7 @@ from .analyzers import GraphAnalyzer
 from .cam import cam_weights_and_maps, resolve_a_layer
 from .canonical import inspect_model
 from .gradients import cached_functions, compute_gradient_method
+from .graph import serialised
 from .keras_compat import check_model
 from .plan import make_plan
 from .validation import prepare_input
@@ -63,14 +64,22 @@ class Explainer:
     Raises
     ------
     ValueError
-        For an unknown method, a bad parameter value, a final softmax / sigmoid, or (LRP, guided backprop,
-        deconvnet) parts of the model the method cannot handle, all named in one message.
+        For an unknown method, a bad parameter value, a final softmax / sigmoid, a layer computing in half
+        precision (``mixed_float16``), or (LRP, guided backprop, deconvnet) parts of the model the method cannot
+        handle, all named in one message.
     TypeError
         For an option of the wrong type (``strip_softmax="no"``), named in the message.
     ImportError
         For ``progress=True`` without ``tqdm``.
+
+    Notes
+    -----
+    Thread-safe: every call holds :data:`signxai.tf.graph.KERAS_LOCK` (building an analyzer swaps Keras' class
+    bases and backend session process-wide), so calls from several threads run one at a time and get exactly their
+    sequential results.
     """
 
+    @serialised
     def __init__(
         self,
         model: keras.Model,
@@ -106,6 +115,7 @@ class Explainer:
             self._analyzer = GraphAnalyzer(self.model, self._info, self.spec, a_layer=a_layer)
         return self._analyzer
 
+    @serialised
     def explain(self, x: np.ndarray | tf.Tensor, target: int | Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """Explain a batch.
 
@@ -152,6 +162,7 @@ class Explainer:
 
     __call__ = explain
 
+    @serialised
     def close(self) -> None:
         """Release the private graph's session now (a later call builds a new one)."""
         if self._analyzer is not None:
@@ -159,6 +170,7 @@ class Explainer:
             self._analyzer = None
 
 
+@serialised
 def explain(
     model: keras.Model,
     x: np.ndarray | tf.Tensor,

@@ -15,14 +15,20 @@ undoes when the graph scope is left:
 - ``keras.backend.floatx()`` is set to the model's dtype inside the scope (iNNvestigate casts with it) and
   restored afterwards.
 
-Nothing is ever built or run in the caller's graph. The scope is not thread-safe: build analyzers from one
-thread at a time.
+Nothing is ever built or run in the caller's graph. Because these side effects are process-wide, the scope holds
+:data:`KERAS_LOCK`, and so does every public call of :mod:`signxai.tf` (:class:`~signxai.tf.Explainer` and
+:func:`~signxai.tf.explain`): an eager call of the caller's model from another thread while the class bases are
+swapped would fail inside Keras, and two scopes at once would restore each other's swapped bases. Explanations
+from several threads therefore run one at a time and give their sequential results (``docs/decisions.md``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import tensorflow as tf
 
@@ -34,7 +40,24 @@ keras_backend = _KERAS.backend
 base_layer = _KERAS.base_layer
 base_layer_v1 = _KERAS.base_layer_v1
 
-__all__ = ["PrivateGraph", "class_bases_snapshot", "restore_class_bases"]
+__all__ = ["KERAS_LOCK", "PrivateGraph", "class_bases_snapshot", "restore_class_bases", "serialised"]
+
+#: Held while signxai.tf touches Keras (building, cloning, running): Keras' class bases, backend session and floatx
+#: are process-wide. Re-entrant, so a public call may call another.
+KERAS_LOCK = threading.RLock()
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def serialised(func: _F) -> _F:
+    """Run ``func`` holding :data:`KERAS_LOCK` (one signxai.tf call at a time across threads)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with KERAS_LOCK:
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def class_bases_snapshot() -> dict[type, tuple[type, ...]]:
@@ -77,14 +100,19 @@ class PrivateGraph:
     @contextmanager
     def scope(self) -> Iterator[tf.Graph]:
         """Build inside the private graph; every global Keras state touched is restored on exit."""
-        bases = class_bases_snapshot()
-        previous_session = getattr(keras_backend._SESSION, "session", None)
-        previous_floatx = keras_backend.floatx()
-        try:
+        with KERAS_LOCK, self._global_state_restored():
             with self.graph.as_default():
                 keras_backend.set_session(self.session)
                 keras_backend.set_floatx(self.floatx)
                 yield self.graph
+
+    @contextmanager
+    def _global_state_restored(self) -> Iterator[None]:
+        bases = class_bases_snapshot()
+        previous_session = getattr(keras_backend._SESSION, "session", None)
+        previous_floatx = keras_backend.floatx()
+        try:
+            yield
         finally:
             keras_backend._SESSION.session = previous_session
             keras_backend.set_floatx(previous_floatx)

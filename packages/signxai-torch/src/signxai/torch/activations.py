@@ -69,6 +69,7 @@ _PLAIN: tuple[Callable[..., Any], ...] = (
     torch.Tensor.tanh,
     F.tanh,
     F.sigmoid,
+    torch.special.expit,
     # clamp / clip with constant bounds: ReLU (min 0), ReLU6 (0, 6) as ONNX Clip and hand-written models spell them
     torch.clamp,
     torch.Tensor.clamp,
@@ -87,10 +88,12 @@ GATES: frozenset[Callable[..., Any]] = frozenset(
         torch.Tensor.sigmoid,
         torch.Tensor.sigmoid_,
         F.sigmoid,
+        torch.special.expit,
         F.hardsigmoid,
         F.softmax,
         torch.softmax,
         torch.Tensor.softmax,
+        torch.special.softmax,
     }
 )
 
@@ -108,6 +111,10 @@ OUTPUT_SQUASHERS: frozenset[Callable[..., Any]] = frozenset(
         torch.Tensor.sigmoid,
         torch.Tensor.sigmoid_,
         F.sigmoid,
+        torch.special.expit,
+        torch.special.softmax,
+        torch.special.log_softmax,
+        F.logsigmoid,
     }
 )
 

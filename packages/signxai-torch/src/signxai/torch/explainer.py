@@ -17,11 +17,12 @@ from signxai.common.validation import DEFAULT_MAX_POINTS, CallOptions, Progress,
 
 from .cam import cam_layer, grad_cam, guided_backprop_of_activations
 from .composites import lrp_composite
+from .concurrency import model_lock
 from .functional import SignalMode
 from .gradients import integrated_gradients, noise_gradients, output_seed, target_gradient
 from .graph import ModelGraph, analyse, eval_mode, rank_guard
 from .rules import diagonal_relevance
-from .validation import compute_dtype_device, logits, result_dtype, to_tensor
+from .validation import check_model, compute_dtype_device, logits, result_dtype, to_tensor
 
 Target = Union[int, Sequence[int], np.ndarray, torch.Tensor, None]
 
@@ -61,9 +62,16 @@ class Explainer:
     Raises
     ------
     ValueError, TypeError
-        For an invalid method or parameter (checked by :mod:`signxai.common.validation`, which names it).
+        For an invalid method or parameter (checked by :mod:`signxai.common.validation`, which names it), a
+        TorchScript module (pass the eager module) or a model whose ``forward`` takes several inputs.
     ImportError
         For ``progress=True`` without ``tqdm``.
+
+    Notes
+    -----
+    Thread-safe: an explanation holds a lock for every module of the model (:mod:`signxai.torch.concurrency`),
+    so threads sharing a model or an Explainer run one after the other and get exactly their sequential results;
+    different models run in parallel.
     """
 
     def __init__(
@@ -78,8 +86,7 @@ class Explainer:
         callback: Callable[[int, int], Any] | None = None,
         **params: Any,
     ) -> None:
-        if not isinstance(model, torch.nn.Module):
-            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        check_model(model)
         self.spec = resolve_method(method, params)
         self.options = CallOptions(strip_softmax, max_rows, max_points, progress, callback)
         check_points(self.spec, None, self.options.max_points)
@@ -113,23 +120,26 @@ class Explainer:
         Raises
         ------
         ValueError
-            For bad input, a target out of range, a softmax-ending model (unless ``strip_softmax``), or a model the
-            method cannot explain exactly (named in the message).
+            For bad input (an input shape the model's Conv / Linear layers cannot take is named with the expected
+            shape), a target out of range or of the wrong shape, a softmax- / sigmoid-ending model (unless
+            ``strip_softmax``), or a model the method cannot explain exactly (named in the message).
         """
         tensor, info = to_tensor(x)
         check_points(self.spec, tensor.shape[0], self.options.max_points)
-        dtype, device = compute_dtype_device(self.model, tensor)
-        # explanations need autograd even for callers in inference mode; clone() makes an ordinary tensor
-        with torch.inference_mode(False), eval_mode(self.model):
-            xc = tensor.detach().to(device=device, dtype=dtype).clone()
-            if self._graph is None:
-                self._graph = analyse(self.model, xc)
-            with torch.no_grad(), rank_guard(self.model), SignalMode() as mode:
-                plain = self._forward(xc, mode)
-            targets_np = resolve_targets(_as_target(target), plain.detach().cpu().numpy())
-            targets = torch.as_tensor(targets_np, device=device)
-            with Progress(self.options, points_of(self.spec), self.spec.base) as progress:
-                result = self._compute(xc, targets, progress)
+        # hooks on the model's modules are seen by every thread: one explanation per model at a time
+        with model_lock(self.model):
+            dtype, device = compute_dtype_device(self.model, tensor)
+            # explanations need autograd even for callers in inference mode; clone() makes an ordinary tensor
+            with torch.inference_mode(False), eval_mode(self.model):
+                xc = tensor.detach().to(device=device, dtype=dtype).clone()
+                if self._graph is None:
+                    self._graph = analyse(self.model, xc)
+                with torch.no_grad(), rank_guard(self.model, tuple(xc.shape)), SignalMode() as mode:
+                    plain = self._forward(xc, mode)
+                targets_np = resolve_targets(_as_target(target), plain.detach().cpu().numpy())
+                targets = torch.as_tensor(targets_np, device=device)
+                with Progress(self.options, points_of(self.spec), self.spec.base) as progress:
+                    result = self._compute(xc, targets, progress)
         result = apply_modifiers(result, xc, self.spec.modifiers)
         out = result.detach().to(dtype=result_dtype(info))
         if info.numpy:

@@ -82,7 +82,17 @@ ROUTING = GATE_VIEWS | frozenset(
     }
 )
 _SOFTMAXES = frozenset(
-    {F.softmax, torch.softmax, torch.Tensor.softmax, F.log_softmax, torch.log_softmax, torch.Tensor.log_softmax}
+    {
+        F.softmax,
+        torch.softmax,
+        torch.Tensor.softmax,
+        torch.special.softmax,
+        F.log_softmax,
+        torch.log_softmax,
+        torch.Tensor.log_softmax,
+        torch.special.log_softmax,
+        F.logsigmoid,  # as a final output only, like log-softmax
+    }
 )
 _HEAD = ROUTING | MAX_POOLS | AVERAGES | OUTPUT_SQUASHERS | {F.linear, torch.amax, torch.Tensor.amax}
 _ELEMENTWISE = ACTIVATIONS | ARITHMETIC | {F.batch_norm}
@@ -164,21 +174,94 @@ def eval_mode(model: torch.nn.Module):
 
 
 _CONV_RANK = {torch.nn.Conv1d: 3, torch.nn.Conv2d: 4, torch.nn.Conv3d: 5}
+_LAYOUT = {
+    3: ("NCT", "(0, 2, 1)", "NTC"),
+    4: ("NCHW", "(0, 3, 1, 2)", "NHWC"),
+    5: ("NCDHW", "(0, 4, 1, 2, 3)", "NDHWC"),
+}
+
+
+def _layout_hint(x_shape: tuple[int, ...], channels: int) -> str:
+    """Advice for a model input whose channel axis does not match the first layer's."""
+    layout = _LAYOUT.get(len(x_shape))
+    if layout is not None and x_shape[-1] == channels:
+        first, perm, last = layout
+        return (
+            f": the input looks channels-last ({last}) and the model takes {first}; pass x.permute{perm} "
+            f"(NumPy: x.transpose{perm})"
+        )
+    return ": give the input the channel count the model was built for"
+
+
+def _shape_problem(
+    module: torch.nn.Module, name: str, given: tuple[int, ...], x_shape: tuple[int, ...], first: bool
+) -> str | None:
+    """Why ``module`` cannot take an input of shape ``given`` (the model input has ``x_shape``), or None."""
+    weight = getattr(module, "weight", None)
+    if isinstance(weight, torch.nn.parameter.UninitializedParameter):
+        return None  # a lazy module takes its shape from its first input
+    where = f"{type(module).__name__} {name!r}"
+    if isinstance(module, CONVOLUTIONS):
+        rank = _CONV_RANK.get(type(module), module.weight.ndim)
+        if len(given) != rank:
+            return (
+                f"{where} received an input of shape {given}; it needs a batched input of rank {rank}: is the "
+                "batch axis of the input missing, or the rank wrong?"
+            )
+    base = next((b for b in (*CONVOLUTIONS, torch.nn.Linear) if isinstance(module, b)), None)
+    if base is None or type(module).forward is not base.forward:
+        return None  # a subclass with its own forward may rearrange its input first
+    if isinstance(module, CONVOLUTIONS):
+        expected, got, what = module.in_channels, given[1], "channels (axis 1)"
+    elif isinstance(module, torch.nn.Linear):
+        if not given:
+            return None
+        expected, got, what = module.in_features, given[-1], "features (last axis)"
+    else:
+        return None
+    if got == expected:
+        return None
+    if first:
+        if isinstance(module, CONVOLUTIONS):
+            spatial = {3: "T", 4: "H, W", 5: "D, H, W"}.get(len(given), "...")
+            shape = f"(batch, {expected}, {spatial})"
+            hint = _layout_hint(x_shape, expected)
+        else:
+            shape = f"(batch, ..., {expected})"
+            hint = ": give the input the size the model was built for"
+        return (
+            f"input has shape {x_shape}; the model's first layer {where} takes {expected} input {what}, so the "
+            f"model expects {shape}, got {got}{hint}"
+        )
+    return (
+        f"input has shape {x_shape}; {where} takes {expected} input {what} but receives {got} (input of shape "
+        f"{given}): the input's size is not the one the model was built for"
+    )
 
 
 @contextmanager
-def rank_guard(model: torch.nn.Module):
-    """Make every convolution raise ValueError for an unbatched input (torch would accept it silently)."""
+def rank_guard(model: torch.nn.Module, x_shape: tuple[int, ...] | None = None):
+    """Check the input of every convolution and Linear against its weights while the model runs.
+
+    A convolution given an unbatched input (which torch would accept silently) or the wrong channel count, or a
+    Linear given the wrong number of features, raises ``ValueError`` naming the expected and the given shape
+    (the model's input shape ``x_shape`` too, and for the first such layer called, the likely fix, e.g. permuting
+    a channels-last input), where torch would raise a ``RuntimeError`` about a weight.
+    """
+    names = {id(m): name for name, m in model.named_modules()}
+    state = {"first": True}
 
     def check(module: torch.nn.Module, inputs: tuple) -> None:
-        rank = _CONV_RANK.get(type(module), module.weight.ndim)
-        if inputs and isinstance(inputs[0], torch.Tensor) and inputs[0].ndim != rank:
-            raise ValueError(
-                f"{type(module).__name__} received an input of shape {tuple(inputs[0].shape)}; it needs a batched "
-                f"input of rank {rank}: is the batch axis of the input missing, or the rank wrong?"
-            )
+        first, state["first"] = state["first"], False
+        if not inputs or not isinstance(inputs[0], torch.Tensor):
+            return
+        given = tuple(inputs[0].shape)
+        problem = _shape_problem(module, names.get(id(module), ""), given, x_shape or given, first)
+        if problem is not None:
+            raise ValueError(problem)
 
-    handles = [m.register_forward_pre_hook(check) for m in model.modules() if isinstance(m, CONVOLUTIONS)]
+    layers = (*CONVOLUTIONS, torch.nn.Linear)
+    handles = [m.register_forward_pre_hook(check) for m in model.modules() if isinstance(m, layers)]
     try:
         yield model
     finally:
@@ -392,7 +475,7 @@ def analyse(model: torch.nn.Module, x: torch.Tensor) -> ModelGraph:
     handles = [m.register_forward_pre_hook(pre_hook) for m in model.modules()]
     handles += [m.register_forward_hook(hook) for m in model.modules()]
     try:
-        with torch.enable_grad(), rank_guard(model), recorder:
+        with torch.enable_grad(), rank_guard(model, tuple(x.shape)), recorder:
             output = model(source)
     finally:
         for handle in handles:
