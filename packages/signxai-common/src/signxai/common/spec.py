@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from .computation import COMPUTATIONS, Computation, bases_of
 from .validation import (
     ParameterError,
     ParameterTypeError,
@@ -27,8 +28,6 @@ Family = Literal["gradient", "lrp", "cam", "baseline"]
 OutputSeed = Literal["one", "logit"]
 LayerKind = Literal["dense", "conv"]
 
-#: Bases of the gradient family.
-GRADIENT_FAMILY_BASES = ("gradient", "guided_backprop", "deconvnet", "smoothgrad", "vargrad", "integrated_gradients")
 #: Rule names a :class:`RuleSpec` can carry.
 RULE_NAMES = ("z", "epsilon", "epsilon_std_x", "alpha_beta", "gamma", "flat", "w_square", "sign", "zb", "zplus")
 
@@ -193,13 +192,7 @@ class MethodSpec:
     def __post_init__(self) -> None:
         """Check every field (a hand-built spec gets the same checks as a parsed one)."""
         check_choice("family", self.family, ("gradient", "lrp", "cam", "baseline"))
-        bases = {
-            "gradient": GRADIENT_FAMILY_BASES,
-            "lrp": ("lrp", "deep_taylor"),
-            "cam": ("grad_cam", "guided_grad_cam"),
-            "baseline": ("random_uniform",),
-        }[self.family]
-        check_choice(f"base of a {self.family} method", self.base, bases)
+        check_choice(f"base of a {self.family} method", self.base, bases_of(self.family))
         check_choice("output_seed", self.output_seed, ("one", "logit"))
         check_choice("composite", self.composite, (None, "a", "b"))
         check_choice("cam_kind", self.cam_kind, (None, "image", "timeseries"))
@@ -258,6 +251,11 @@ class MethodSpec:
         rule = self.dense_rule if kind == "dense" else self.conv_rule
         assert rule is not None
         return rule
+
+    @property
+    def computation(self) -> Computation:
+        """How a backend computes this method (:mod:`signxai.common.computation`); backends dispatch on it."""
+        return COMPUTATIONS[self.base]
 
     @property
     def param_dict(self) -> dict[str, object]:

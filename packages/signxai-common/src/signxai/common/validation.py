@@ -281,11 +281,8 @@ class CallOptions:
 
 def points_of(spec: Any) -> int:
     """Points per sample a method evaluates: steps (integrated gradients), samples (SmoothGrad / VarGrad) or 1."""
-    if spec.base == "integrated_gradients":
-        return int(spec.steps)
-    if spec.base in ("smoothgrad", "vargrad"):
-        return int(spec.samples)
-    return 1
+    field = spec.computation.points
+    return 1 if field is None else int(getattr(spec, field))
 
 
 def check_points(spec: Any, batch: int | None, max_points: int | None) -> None:
@@ -305,12 +302,12 @@ def check_points(spec: Any, batch: int | None, max_points: int | None) -> None:
     ParameterError
         Naming ``steps`` / ``samples``, the batch and ``max_points``.
     """
-    if max_points is None or spec.base not in ("integrated_gradients", "smoothgrad", "vargrad"):
+    what = spec.computation.points
+    if max_points is None or what is None:
         return
     points = points_of(spec)
     if points * (batch or 1) <= max_points:
         return
-    what = "steps" if spec.base == "integrated_gradients" else "samples"
     product = f"{what}={points}" if batch is None else f"{what}={points} x batch={batch} = {points * batch} points"
     raise ParameterError(
         f"{product} exceeds max_points={max_points}; lower {what} or the batch, or pass a larger max_points= "

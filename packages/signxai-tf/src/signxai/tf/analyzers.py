@@ -175,7 +175,8 @@ class GraphAnalyzer:
 
     def __init__(self, model: keras.Model, info: ModelInfo, spec: MethodSpec, a_layer: str | None = None) -> None:
         self._model = model
-        base = "lrp" if spec.family == "lrp" else ("guided_backprop" if spec.base != "deconvnet" else "deconvnet")
+        comp = spec.computation
+        base = "lrp" if comp.kind == "lrp" else ("deconvnet" if comp.signal == "deconvnet" else "guided_backprop")
         self._plan = make_plan(model, info, "lrp" if base == "lrp" else "guided")
         self._arrays = source_arrays(model, self._plan)
         self._dtype = info.dtype

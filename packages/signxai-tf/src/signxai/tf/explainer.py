@@ -100,10 +100,11 @@ class Explainer:
         check_model(model)  # a Keras 3 model: ValueError saying how to build / load it through tf.keras
         self.model = model
         self._info = inspect_model(model, strip_softmax)
-        if spec.family == "lrp" or spec.base in ("guided_backprop", "deconvnet", "guided_grad_cam"):
-            make_plan(model, self._info, "lrp" if spec.family == "lrp" else "guided")  # every problem at once
+        comp = spec.computation
+        if comp.needs_reverse_pass:
+            make_plan(model, self._info, "lrp" if comp.kind == "lrp" else "guided")  # every problem at once
         self._a_layer = None
-        if spec.family == "cam":
+        if comp.kind == "cam":
             self._a_layer = resolve_a_layer(model, self._info, spec.layer, spec.cam_kind or "image")
         self._eager, self._logits, self._grad = cached_functions(model, self._info, self._a_layer)
         self._dtype = tf.as_dtype(self._info.dtype)
@@ -111,7 +112,7 @@ class Explainer:
 
     def _graph_analyzer(self) -> GraphAnalyzer:
         if self._analyzer is None:
-            a_layer = self._a_layer if self.spec.base == "guided_grad_cam" else None
+            a_layer = self._a_layer if self.spec.computation.guided else None
             self._analyzer = GraphAnalyzer(self.model, self._info, self.spec, a_layer=a_layer)
         return self._analyzer
 
@@ -135,26 +136,27 @@ class Explainer:
         check_points(self.spec, x64.shape[0], self.options.max_points)
         with Progress(self.options, points_of(self.spec), self.spec.base) as progress:
             r = self._explain(x64, target, progress)
-            if self.spec.base not in ("integrated_gradients", "smoothgrad", "vargrad"):
+            if self.spec.computation.points is None:  # multi-point methods report each chunk themselves
                 progress.update(1)
         return r.astype(out_dtype)
 
     def _explain(self, x64: np.ndarray, target: Any, progress: Progress) -> np.ndarray:
         spec = self.spec
         np_dtype = self._dtype.as_numpy_dtype
-        if spec.family == "baseline":
+        comp = spec.computation
+        if comp.kind == "baseline":
             sample = random_uniform_map(x64.shape[1:], int(spec.seed))
             return np.broadcast_to(sample, x64.shape)
         logits = self._logits(tf.constant(x64.astype(np_dtype))).numpy()
         targets = resolve_targets(target, logits)
-        if spec.family == "cam":
+        if comp.kind == "cam":
             xt = tf.constant(x64.astype(np_dtype))
             cam = to_input_shape(cam_weights_and_maps(self._eager, xt, targets), x64.shape)
-            if spec.base == "guided_grad_cam":
+            if comp.guided:
                 guided = self._graph_analyzer().run(x64.astype(np_dtype)).astype(np.float64)
                 cam = guided * cam
             return cam
-        if spec.family == "lrp" or spec.base in ("guided_backprop", "deconvnet"):
+        if comp.needs_reverse_pass:
             r = self._graph_analyzer().run(x64.astype(np_dtype), targets).astype(np.float64)
         else:
             r = compute_gradient_method(self._grad, spec, x64, targets, np_dtype, self.options.max_rows, progress)

@@ -168,9 +168,10 @@ def compute_gradient_method(
     rows = max_rows if max_rows is not None else max(1, CHUNK_ELEMENTS // max(1, int(np.prod(x.shape[1:]))))
     per_chunk = max(1, rows // batch)
     tiled = (-1,) + (1,) * x.ndim
-    if spec.base == "gradient":
+    comp = spec.computation
+    if comp.kind == "backward" and comp.signal == "gradient":
         return np.concatenate([_gradients(grad, x[a:b], targets[a:b], dtype) for a, b in chunk_starts(batch, rows)])
-    if spec.base == "integrated_gradients":
+    if comp.kind == "path":
         steps = int(spec.steps)
         baseline = np.broadcast_to(np.asarray(spec.baseline, dtype=np.float64), x.shape[1:])
         delta = x - baseline
@@ -182,7 +183,7 @@ def compute_gradient_method(
             if progress is not None:
                 progress.update(b - a)
         return delta * (total / steps)
-    if spec.base in ("smoothgrad", "vargrad"):
+    if comp.kind == "noise":
         n = int(spec.samples)
         count = 0
         mean = np.zeros_like(x)
@@ -200,5 +201,5 @@ def compute_gradient_method(
             count = total_count
             if progress is not None:
                 progress.update(k)
-        return mean if spec.base == "smoothgrad" else m2 / count
-    raise ValueError(f"{spec.base!r} is not a gradient method")
+        return mean if comp.aggregate == "mean" else m2 / count
+    raise ValueError(f"{spec.name!r} is not computed by plain gradients (computation {comp.kind!r})")

@@ -152,15 +152,16 @@ class Explainer:
 
     def _compute(self, x: torch.Tensor, targets: torch.Tensor, progress: Progress) -> torch.Tensor:
         spec = self.spec
-        base = spec.base
+        comp = spec.computation
         rows = self.options.rows_per_chunk(x[0].numel())
-        if base == "integrated_gradients":
+        if comp.kind == "path":
             assert spec.steps is not None and spec.baseline is not None
             return integrated_gradients(self._forward, x, targets, spec.steps, spec.baseline, rows, progress)
-        if base in ("smoothgrad", "vargrad"):
+        if comp.kind == "noise":
             assert spec.samples is not None and spec.noise is not None and spec.seed is not None
+            variance = comp.aggregate == "variance"
             return noise_gradients(
-                self._forward, x, targets, spec.samples, spec.noise, spec.seed, rows, base == "vargrad", progress
+                self._forward, x, targets, spec.samples, spec.noise, spec.seed, rows, variance, progress
             )
         result = self._single_pass(x, targets)
         progress.update(1)
@@ -168,24 +169,24 @@ class Explainer:
 
     def _single_pass(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         spec = self.spec
-        base = spec.base
-        if spec.family == "lrp":
+        comp = spec.computation
+        if comp.kind == "lrp":
             return self._lrp(x, targets)
-        if base in ("gradient", "guided_backprop", "deconvnet"):
-            activations = {"gradient": "gradient", "guided_backprop": "guided", "deconvnet": "deconvnet"}[base]
-            return target_gradient(self._forward, x, targets, spec.output_seed, activations)  # type: ignore[arg-type]
-        if base in ("grad_cam", "guided_grad_cam"):
+        if comp.kind == "backward":
+            assert comp.signal is not None
+            return target_gradient(self._forward, x, targets, spec.output_seed, comp.signal)
+        if comp.kind == "cam":
             assert self._graph is not None
             layer = cam_layer(spec, self.model, self._graph)
             cam = grad_cam(spec, self._forward, layer, x, targets)
-            if base == "grad_cam":
+            if not comp.guided:
                 return cam
             return guided_backprop_of_activations(self._forward, layer, x) * cam
-        if base == "random_uniform":
+        if comp.kind == "baseline":
             assert spec.seed is not None
             sample = random_uniform_map(tuple(x.shape[1:]), spec.seed, channels_first=x.ndim > 2)
             return torch.as_tensor(sample, device=x.device).to(x.dtype).expand_as(x).clone()
-        raise ValueError(f"method base {base!r} is not implemented for PyTorch")
+        raise ValueError(f"computation {comp.kind!r} of {spec.name!r} is not implemented for PyTorch")
 
     def _lrp(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         assert self._graph is not None

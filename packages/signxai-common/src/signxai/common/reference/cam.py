@@ -115,7 +115,9 @@ def _check_kind(spec: MethodSpec, x: np.ndarray, a_shape: tuple[int, ...]) -> No
 
 
 def grad_cam(model: Model, x: np.ndarray, spec: MethodSpec, targets: np.ndarray) -> np.ndarray:
-    """Grad-CAM (``spec.base == "grad_cam"``) or guided Grad-CAM; float64 of ``x``'s shape."""
+    """Grad-CAM, times guided backprop for guided Grad-CAM (``spec.computation.guided``); float64 of ``x``'s shape."""
+    if spec.computation.kind != "cam":
+        raise ValueError(f"{spec.name} is not a Grad-CAM method")
     graph = model_ops(model)
     a_name = cam_layer(model, spec)
     a_shape = tuple(graph.node(a_name).out_shape)
@@ -126,9 +128,7 @@ def grad_cam(model: Model, x: np.ndarray, spec: MethodSpec, targets: np.ndarray)
     a = acts[a_name].reshape(x.shape[0], *a_shape)
     grad = grad.reshape(a.shape)
     out = to_input_shape(normalised_cam(a, grad), x.shape)
-    if spec.base == "guided_grad_cam":
+    if spec.computation.guided:
         guided = backward(graph, acts, a_name, np.ones_like(acts[a_name]), "guided")
         out = out * guided.reshape(x.shape)
-    elif spec.base != "grad_cam":
-        raise ValueError(f"{spec.name} is not a Grad-CAM method")
     return out

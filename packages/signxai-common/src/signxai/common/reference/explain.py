@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..computation import Signal
 from ..grammar import parse_method
 from ..sampling import random_uniform_map
 from ..signs import apply_modifiers
@@ -58,28 +59,24 @@ def explain(
     if x.shape[1:] != tuple(model.input_shape):
         raise ValueError(f"input sample shape {x.shape[1:]} does not match the model's {tuple(model.input_shape)}")
     targets = resolve_targets(target, forward(model, x))
-    base = spec.base
-    if spec.family == "lrp":
+    comp = spec.computation
+    if comp.kind == "lrp":
         out = lrp(model, x, spec, targets)
-    elif spec.family == "cam":
+    elif comp.kind == "cam":
         out = grad_cam(model, x, spec, targets)
-    elif base == "random_uniform":
-        seed = 0 if spec.seed is None else spec.seed
-        out = np.broadcast_to(random_uniform_map(tuple(x.shape[1:]), seed), x.shape).copy()
-    elif base == "gradient":
-        out = gradients.input_signal(model_ops(model), x, targets, "gradient", spec.output_seed)
-    elif base in ("guided_backprop", "deconvnet"):
-        mode = "guided" if base == "guided_backprop" else "deconvnet"
-        out = gradients.input_signal(model_ops(model), x, targets, mode, spec.output_seed)
-    elif base == "integrated_gradients":
+    elif comp.kind == "baseline":
+        out = np.broadcast_to(random_uniform_map(tuple(x.shape[1:]), _int(spec.seed, "seed")), x.shape).copy()
+    elif comp.kind == "backward":
+        out = gradients.input_signal(model_ops(model), x, targets, _signal(comp.signal), spec.output_seed)
+    elif comp.kind == "path":
         baseline = 0.0 if spec.baseline is None else spec.baseline
         out = gradients.integrated_gradients(model_ops(model), x, targets, _int(spec.steps, "steps"), baseline)
-    elif base in ("smoothgrad", "vargrad"):
-        fn = gradients.smoothgrad if base == "smoothgrad" else gradients.vargrad
-        seed = 0 if spec.seed is None else spec.seed
+    elif comp.kind == "noise":
+        fn = gradients.smoothgrad if comp.aggregate == "mean" else gradients.vargrad
+        seed = _int(spec.seed, "seed")
         out = fn(model_ops(model), x, targets, _int(spec.samples, "samples"), _float(spec.noise, "noise"), seed)
     else:
-        raise ValueError(f"the reference does not know the base method {base!r}")
+        raise ValueError(f"the reference does not know the computation {comp.kind!r} of {spec.name!r}")
     return np.asarray(apply_modifiers(out, x, spec.modifiers), dtype=np.float64)
 
 
@@ -97,6 +94,12 @@ def _int(value: int | None, name: str) -> int:
     if value is None:
         raise ValueError(f"missing parameter {name}")
     return int(value)
+
+
+def _signal(signal: Signal | None) -> Signal:
+    if signal is None:
+        raise ValueError("a backward computation needs a signal (gradient, guided or deconvnet)")
+    return signal
 
 
 def _float(value: float | None, name: str) -> float:
