@@ -194,6 +194,81 @@ def test_height_one_convolution_becomes_conv1d_and_grad_cam_sees_time_series():
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * np.abs(expected).max(), err_msg=method)
 
 
+def conv1d_batchnorm_graph(rng: np.random.Generator):
+    """Keras Conv1D (no bias) + BatchNormalization + ReLU as tf2onnx writes it when it cannot fuse the BatchNorm:
+    Conv -> Squeeze -> Mul(scale) -> Add(shift); and the reference model with an explicit BatchNorm."""
+    k = rng.normal(0, 0.5, size=(5, 3, 6)).astype(np.float32)
+    gamma, beta = rng.uniform(0.5, 1.5, 6), rng.normal(0, 0.1, 6)
+    mean, var = rng.normal(0, 0.2, 6), rng.uniform(0.5, 2.0, 6)
+    scale = (gamma / np.sqrt(var + 1e-3)).astype(np.float32)
+    shift = (beta - mean * gamma / np.sqrt(var + 1e-3)).astype(np.float32)
+    w = rng.normal(0, 0.3, size=(12 * 6, 4)).astype(np.float32)
+    b = rng.normal(0, 0.1, size=4).astype(np.float32)
+    inits = [
+        numpy_helper.from_array(np.transpose(k, (2, 1, 0))[:, :, None, :], "kernel"),
+        numpy_helper.from_array(scale, "bn_scale"),
+        numpy_helper.from_array(shift, "bn_shift"),
+        numpy_helper.from_array(w, "dense_w"),
+        numpy_helper.from_array(b, "dense_b"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+        numpy_helper.from_array(np.array([-1, 72], np.int64), "flat_shape"),
+    ]
+    nodes = [
+        helper.make_node("Unsqueeze", ["x", "axis1"], ["x4"]),
+        helper.make_node("Transpose", ["x4"], ["x_nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["x_nchw", "kernel"], ["c"], kernel_shape=[1, 5]),
+        helper.make_node("Transpose", ["c"], ["c_nhwc"], perm=[0, 2, 3, 1]),
+        helper.make_node("Squeeze", ["c_nhwc", "axis1"], ["c3"]),
+        helper.make_node("Mul", ["c3", "bn_scale"], ["cs"]),
+        helper.make_node("Add", ["cs", "bn_shift"], ["cb"]),
+        helper.make_node("Relu", ["cb"], ["r"]),
+        helper.make_node("Reshape", ["r", "flat_shape"], ["f"]),
+        helper.make_node("MatMul", ["f", "dense_w"], ["mm"]),
+        helper.make_node("Add", ["mm", "dense_b"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "keras_conv1d_bn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        inits,
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(proto)
+    f64 = lambda a: np.asarray(a, dtype=np.float32).astype(np.float64)  # noqa: E731
+    # the BatchNorm of the reference holds the float32 scale / shift tf2onnx stored: var = 1 / scale^2 - eps
+    bn = L.BatchNorm(gamma=np.ones(6), beta=f64(shift), mean=np.zeros(6), var=1.0 / f64(scale) ** 2 - 1e-3)
+    reference = L.Model(
+        layers=(
+            L.Conv1D(f64(k), None, stride=1, padding="valid", name="conv1d"),
+            bn,
+            L.ReLU(),
+            L.Flatten(),
+            L.Dense(f64(w), f64(b), name="dense"),
+        ),
+        input_shape=(16, 3),
+    )
+    return proto, reference
+
+
+def test_unfused_batchnorm_after_conv1d_is_folded_into_the_convolution():
+    """tf2onnx's Mul + Add after a Conv1D become the convolution's weights and bias, as signxai-tf folds the
+    BatchNorm into the Conv1D (spec section 8); before, the graph was refused ('Mul of a constant')."""
+    proto, reference = conv1d_batchnorm_graph(np.random.default_rng(4))
+    module = from_onnx(proto)
+    assert inventory(module) == {"Conv1d": 1, "Linear": 1}
+    kinds = {type(m).__name__ for m in module.modules()}
+    assert "OnnxBinaryMathOperation" not in kinds
+    x = np.random.default_rng(5).uniform(-1, 1, size=(3, 16, 3))
+    x[:, ::4, 1] = 0.0
+    module = module.double()
+    np.testing.assert_allclose(module(torch.from_numpy(x)).detach().numpy(), ref.forward(reference, x), atol=1e-6)
+    for method in ("lrp_epsilon_0_1", "lrpsign_epsilon_0_25_std_x", "lrp_alpha_2_beta_1", "w2lrp_z"):
+        expected = ref.explain(reference, x, method)
+        got = Explainer(module, method)(x)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max(), err_msg=method)
+
+
 def test_unconvertible_weights_are_named():
     scale = numpy_helper.from_array(np.array([1.0, 2.0, 3.0], np.float32), "scale")
     w = numpy_helper.from_array(np.ones((3, 2), np.float32), "w")

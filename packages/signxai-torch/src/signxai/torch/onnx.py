@@ -7,8 +7,9 @@ Add(bias)``. LRP through such a graph silently treats the matrix product and the
 module rewrites the graph so that
 
 - ``MatMul(x, W)`` with a constant 2-D ``W`` (and a following ``Add`` of a constant bias) becomes ``nn.Linear``;
-- a constant ``Add`` that adds one value per output channel to a convolution's output, possibly after shape-only
-  operations (Squeeze, Unsqueeze, Transpose, Reshape, Flatten), is folded into the convolution's bias;
+- a constant ``Mul`` / ``Add`` that scales / shifts each output channel of a convolution, possibly after shape-only
+  operations (Squeeze, Unsqueeze, Transpose, Reshape, Flatten), is folded into the convolution's weights and bias
+  (a convolution's bias, and a BatchNorm tf2onnx could not fuse, e.g. after a Keras ``Conv1D``);
 - a 2-D convolution over a height-1 axis that a Keras ``Conv1D`` became (``1 x k`` kernel, no padding on that axis)
   becomes ``nn.Conv1d`` (same module name), with the axis squeezed before it and restored after it; an
   ``Unsqueeze``/``Squeeze`` pair of one axis that then meet cancel, so ``Conv1D -> ReLU`` reads as ``nn.Conv1d ->
@@ -106,7 +107,8 @@ def from_onnx(model_or_path: Any) -> torch.nn.Module:
     with torch.no_grad():
         ShapeProp(module).propagate(*examples)
     _matmul_to_linear(module)
-    _fold_convolution_bias(module)
+    _fold_into_convolutions(module, "Mul")
+    _fold_into_convolutions(module, "Add")
     _height_one_to_conv1d(module)
     _cancel_unsqueeze_squeeze(module)
     _check_rules(module)
@@ -210,9 +212,34 @@ def _conv_of(called: torch.nn.Module | None) -> torch.nn.Module | None:
     return None
 
 
-def _fold_convolution_bias(module: fx.GraphModule) -> None:
+def _conv_before(module: fx.GraphModule, source: fx.Node) -> tuple[fx.Node, list[fx.Node]] | None:
+    """The convolution node whose only path to ``source`` passes shape-only operations, and those operations."""
+    chain = []
+    current = source
+    while True:
+        called = _called(module, current)
+        if len(current.users) != 1:
+            break
+        if _conv_of(called) is not None:
+            break
+        if called is None or type(called).__name__ not in _SHAPE_OPS:
+            break
+        chain.append(current)
+        current = current.args[0]
+    if _conv_of(_called(module, current)) is None or len(current.users) != 1:
+        return None
+    return current, chain
+
+
+def _fold_into_convolutions(module: fx.GraphModule, operation: str) -> None:
+    """Fold a per-channel constant ``Mul`` (scale: weights and bias) or ``Add`` (bias) into the convolution before it.
+
+    tf2onnx writes a BatchNormalization it cannot fuse (after a Keras ``Conv1D``, which it spells as Unsqueeze ->
+    Conv -> Squeeze) as ``Mul`` + ``Add`` of per-channel constants; folded, the convolution carries the BatchNorm
+    exactly as signxai-tf folds it (spec section 8: BatchNorm after a layer with weights is part of that layer).
+    """
     for node in list(module.graph.nodes):
-        if _arithmetic(module, node) != "Add" or len(node.args) != 2:
+        if _arithmetic(module, node) != operation or len(node.args) != 2:
             continue
         a, b = node.args
         constant, source = _constant(module, b), a
@@ -220,27 +247,25 @@ def _fold_convolution_bias(module: fx.GraphModule) -> None:
             constant, source = _constant(module, a), b
         if constant is None or not constant.is_floating_point() or not isinstance(source, fx.Node):
             continue
-        chain = []
-        current = source
-        while True:
-            called = _called(module, current)
-            if len(current.users) != 1:
-                break
-            if _conv_of(called) is not None:
-                break
-            if called is None or type(called).__name__ not in _SHAPE_OPS:
-                break
-            chain.append(current)
-            current = current.args[0]
-        conv = _conv_of(_called(module, current))
-        if conv is None or len(current.users) != 1:
+        found = _conv_before(module, source)
+        if found is None:
             continue
-        bias = _per_channel(module, current, chain, constant)
-        if bias is None:
+        conv_node, chain = found
+        conv = _conv_of(_called(module, conv_node))
+        assert conv is not None
+        values = _per_channel(module, conv_node, chain, constant)
+        if values is None:
             continue
         with torch.no_grad():
-            total = bias.to(conv.weight.dtype) + (conv.bias.detach() if conv.bias is not None else 0.0)
-        conv.bias = torch.nn.Parameter(total)
+            values = values.to(conv.weight.dtype)
+            if operation == "Mul":
+                # output channel c of a (grouped) convolution is weight[c]: scale it and the bias
+                conv.weight.mul_(values.reshape((-1,) + (1,) * (conv.weight.dim() - 1)))
+                if conv.bias is not None:
+                    conv.bias.mul_(values)
+            else:
+                total = values + (conv.bias.detach() if conv.bias is not None else 0.0)
+                conv.bias = torch.nn.Parameter(total)
         node.replace_all_uses_with(source)
         module.graph.erase_node(node)
     module.graph.lint()
