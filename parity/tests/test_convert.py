@@ -88,6 +88,38 @@ def test_as_dtype_keeps_weights_and_model():
     assert model.dtype == "float32"
 
 
+def _conv1d_batchnorm_model():
+    """Conv1D (no bias) -> BatchNormalization -> ReLU -> GAP -> Dense with seeded non-trivial BN statistics."""
+    from tensorflow import keras
+
+    x = keras.Input((40, 3))
+    h = keras.layers.Conv1D(4, 5, use_bias=False, name="conv")(x)
+    h = keras.layers.BatchNormalization(name="bn")(h)
+    h = keras.layers.ReLU()(h)
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    model = keras.Model(x, keras.layers.Dense(3, name="dense")(h), name="conv1d_bn")
+    models.init_weights(model, seed=11)
+    return model
+
+
+def test_float64_twin_of_a_conv1d_batchnorm_model_is_converted_in_float64():
+    """tf2onnx writes a BatchNorm after a Conv1D as Mul + Add of constants it computes in the graph's dtype; the
+    float64 tier's twin is therefore converted from the float64 rebuild (forward ~1e-15, not ~1e-7)."""
+    model = _conv1d_batchnorm_model()
+    assert convert.conversion_dtype(model, "float64") == "float64"
+    assert convert.conversion_dtype(model, "float32") == "float32"
+    assert convert.conversion_dtype(models.pooling_cnn(), "float64") == "float32"  # every ONNX constant a weight
+    x = np.random.default_rng(12).uniform(-1, 1, size=(2, 40, 3))
+    twin64, _ = convert.twin(model, "float64")
+    assert all(p.dtype == torch.float64 for p in twin64.parameters())
+    with torch.no_grad():
+        z_torch = twin64(torch.from_numpy(np.ascontiguousarray(to_channels_first(x)))).numpy()
+    z_tf = np.asarray(models.as_dtype(model, "float64")(x))
+    assert np.abs(z_tf - z_torch).max() <= 1e-12 * np.abs(z_tf).max()
+    twin32, _ = convert.twin(model, "float32")
+    assert all(p.dtype == torch.float32 for p in twin32.parameters())
+
+
 def test_strip_identities_rewires_consumers():
     import tensorflow as tf
 

@@ -80,3 +80,52 @@ def test_saturated_image_has_clipped_regions():
     for channel in range(3):
         values = np.round(rgb[..., channel], 3)
         assert np.count_nonzero(values == 255.0) > 100 or np.count_nonzero(values == 0.0) > 100
+
+
+ARCHITECTURE_PARTS = {
+    # model: Keras layer classes (or ReLU max_value / activation names) it must contain
+    "ecg_resnet": {"Conv1D", "BatchNormalization", "Add", "MaxPooling1D", "GlobalAveragePooling1D"},
+    "resnet2d": {"Conv2D", "BatchNormalization", "Add", "MaxPooling2D"},
+    "mobilenet_block": {"DepthwiseConv2D", "Add", "relu6"},
+    "densenet_block": {"Concatenate", "AveragePooling2D", "BatchNormalization"},
+    "efficientnet_block": {"DepthwiseConv2D", "Multiply", "Add", "swish", "sigmoid"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURE_PARTS))
+def test_architecture_models_hold_their_parts_and_scale(name: str) -> None:
+    from signxai.parity.suite import ARCHITECTURES
+
+    build, inputs = {n: (b, i) for n, b, i in ARCHITECTURES}[name]
+    model = build()
+    parts = set()
+    for layer in model.layers:
+        parts.add(type(layer).__name__)
+        config = layer.get_config()
+        if config.get("max_value") == 6.0:
+            parts.add("relu6")
+        if isinstance(config.get("activation"), str):
+            parts.add(config["activation"])
+    assert ARCHITECTURE_PARTS[name] <= parts, ARCHITECTURE_PARTS[name] - parts
+    no_bias = [layer.name for layer in model.layers if getattr(layer, "use_bias", True) is False]
+    assert no_bias, "the architecture models have convolutions without bias (BatchNorm follows)"
+    for layer in model.layers:  # every kernel and every bias is seeded, non-zero
+        for w in layer.get_weights():
+            assert np.count_nonzero(w) == w.size, layer.name
+    x = inputs(model)
+    logits = model(x).numpy()
+    assert np.all(np.isfinite(logits)) and 1e-2 <= np.abs(logits).max() <= 1e3, np.abs(logits).max()
+    again = build(dtype="float64")
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a.astype(np.float64), b.astype(np.float32).astype(np.float64))
+
+
+def test_architecture_inputs_hold_ties() -> None:
+    photos = data.saturated_photos(size=32)
+    assert photos.shape == (2, 32, 32, 3) and photos.min() == -1.0 and photos.max() == 1.0
+    assert (photos == -1.0).mean() > 0.05 and (photos == 1.0).mean() > 0.01  # clipped regions
+    from signxai.parity.suite import _ecg_250hz
+
+    ecg = _ecg_250hz(models.ecg_resnet())
+    assert ecg.shape == (1, 1000, 12)
+    assert np.all(ecg[0, 300:400] == 0) and np.all(ecg[0, 750:] == 0)

@@ -7,13 +7,15 @@ import pytest
 from signxai.common import list_methods
 from signxai.parity.__main__ import main
 from signxai.parity.runner import run
-from signxai.parity.suite import SMALL_CI_METHODS, VGG16_CI_FLOAT64_EXCLUDED, cases
+from signxai.parity.suite import ARCHITECTURES, SMALL_CI_METHODS, VGG16_CI_FLOAT64_EXCLUDED, cases
 
 
 def test_profiles():
     ci = {c.name: c for c in cases("ci")}
     full = {c.name: c for c in cases("full")}
-    names = {"vgg16", "ecg_cnn", "ecg_cnn_constant", "batchnorm_cnn", "pooling_cnn", "reshape_cnn"}
+    architectures = {"ecg_resnet", "resnet2d", "mobilenet_block", "densenet_block", "efficientnet_block"}
+    assert {name for name, _, _ in ARCHITECTURES} == architectures
+    names = {"vgg16", "ecg_cnn", "ecg_cnn_constant", "batchnorm_cnn", "pooling_cnn", "reshape_cnn", *architectures}
     assert set(ci) == set(full) == names
     assert all(c.methods_for(t) is None for c in full.values() for t in ("float64", "float32"))
     assert ci["ecg_cnn"].methods_for("float64") is None  # the whole catalog in the proof tier
@@ -26,6 +28,8 @@ def test_profiles():
     assert "VGG16" in ci["vgg16"].note and "full" in ci["vgg16"].note
     assert ci["ecg_cnn_constant"].methods_for("float64") == SMALL_CI_METHODS
     assert "constant" in ci["ecg_cnn_constant"].note
+    for name in architectures:  # every applicable method of the small models, in both tiers
+        assert ci[name].methods_for("float64") == ci[name].methods_for("float32") == SMALL_CI_METHODS
     with pytest.raises(ValueError, match="profile"):
         cases("quick")
 

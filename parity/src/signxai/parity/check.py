@@ -22,7 +22,7 @@ from signxai.common.sampling import to_channels_first, to_channels_last
 from signxai.common.validation import CHUNK_ELEMENTS  # rows of PyTorch's chunks here: TF's default budget
 
 from .applicability import Planned, plan_methods
-from .convert import keras_to_torch
+from .convert import twin
 from .metrics import FORWARD_REL, compare
 from .models import as_dtype
 from .progress import Progress
@@ -197,8 +197,8 @@ def check(
     params : mapping or None
         Extra keywords per method name, passed to both backends (e.g. ``{"smoothgrad": {"samples": 8}}``).
     torch_model : torch.nn.Module or None
-        The converted model (channels-first input) if already at hand; default: converted now through ONNX
-        (:func:`signxai.parity.convert.keras_to_torch`, cached on disk).
+        The converted model (channels-first input) if already at hand (cast to the tier's dtype); default:
+        converted now through ONNX for this tier (:func:`signxai.parity.convert.twin`, cached on disk).
     model_name : str or None
         Name in the report (default ``keras_model.name``).
     progress : bool
@@ -219,8 +219,7 @@ def check(
     name = model_name or keras_model.name
     report = Report()
     if torch_model is None:
-        source = keras_model if keras_model.dtype == "float32" else as_dtype(keras_model, "float32")
-        torch_model, conversion = keras_to_torch(source, cache=cache)
+        torch_model, conversion = twin(keras_model, dtype, cache=cache)
         report.conversions.append(
             {
                 "model": name,

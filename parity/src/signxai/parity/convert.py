@@ -3,9 +3,14 @@
 The conversion of a model runs once: its ONNX file is stored under :func:`cache_root` in a folder named by a
 content hash of the architecture, the weights and the converter versions, so a rerun with the same model loads
 the stored file. The converted model takes its input channels-first (N, C, H, W) / (N, C, T), PyTorch's layout;
-its maps are moved back to the Keras layout with :func:`signxai.common.sampling.to_channels_last`. The float64
-tier converts nothing more: the Keras model is rebuilt in float64 with the same weights
-(:func:`signxai.parity.models.as_dtype`) and the PyTorch model is cast with ``.double()``.
+its maps are moved back to the Keras layout with :func:`signxai.common.sampling.to_channels_last`.
+
+The float64 tier rebuilds the Keras model in float64 with the same weights (:func:`signxai.parity.models.as_dtype`).
+Its PyTorch twin (:func:`twin`) is the float32 conversion cast to float64 when every ONNX constant is a Keras weight
+(exact); a model with a layer whose ONNX constants tf2onnx computes from its weights
+(:data:`COMPUTED_CONSTANT_LAYERS`: e.g. ``gamma / sqrt(var + eps)`` of a BatchNormalization it cannot keep, after a
+``Conv1D``) is converted from its float64 rebuild instead: a float32 computation would put ~1e-7 relative errors
+into the float64 tier's forward pass (measured 1.7e-7 on the ECG ResNet; 1.8e-15 converted in float64).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import numpy as np
 CONVERTER_REVISION = "3"
 #: The conversion script run in the subprocess (its text is part of the cache key).
 WORKER = Path(__file__).with_name("_onnx_worker.py")
+#: Keras layers whose ONNX constants tf2onnx computes from their weights in the graph's dtype.
+COMPUTED_CONSTANT_LAYERS = frozenset({"BatchNormalization", "Rescaling", "Normalization", "LayerNormalization"})
 #: Environment variable naming the cache folder.
 CACHE_ENV = "SIGNXAI_PARITY_CACHE"
 
@@ -175,3 +182,51 @@ def keras_to_torch(model, cache: bool = True):
     """
     conversion = keras_to_onnx(model, cache=cache)
     return onnx_to_torch(conversion.onnx_path), conversion
+
+
+def conversion_dtype(model, tier: str) -> str:
+    """The dtype of the Keras model to convert for ``tier`` (see the module docstring).
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model (any dtype).
+    tier : {"float64", "float32"}
+        The parity tier.
+
+    Returns
+    -------
+    str
+        ``"float64"`` for the float64 tier of a model holding a :data:`COMPUTED_CONSTANT_LAYERS` layer (nested
+        models included), else ``"float32"``.
+    """
+    if tier == "float32":
+        return "float32"
+    kinds = {type(layer).__name__ for layer in (model, *model.submodules)}
+    return "float64" if kinds & COMPUTED_CONSTANT_LAYERS else "float32"
+
+
+def twin(model, tier: str, cache: bool = True):
+    """The PyTorch twin of ``model`` for ``tier``: converted through ONNX (cached) and cast to the tier's dtype.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The Keras model (any dtype; not modified).
+    tier : {"float64", "float32"}
+        The parity tier.
+    cache : bool
+        Use the conversion cache.
+
+    Returns
+    -------
+    tuple of (torch.nn.Module, Conversion)
+    """
+    import torch
+
+    from .models import as_dtype
+
+    source_dtype = conversion_dtype(model, tier)
+    source = model if model.dtype == source_dtype else as_dtype(model, source_dtype)
+    torch_model, conversion = keras_to_torch(source, cache=cache)
+    return torch_model.to({"float64": torch.float64, "float32": torch.float32}[tier]).eval(), conversion

@@ -196,6 +196,21 @@ def vgg16_saturated_image(size: int = 224, gain: float = 1.8, name: str = "chels
     return caffe_preprocess(exposed)[None].astype(np.float32)
 
 
+def saturated_photos(size: int = 32, names: tuple[str, ...] = ("chelsea.png", "coffee.png"), gain: float = 1.8):
+    """Shipped photographs, over- and under-exposed like :func:`vgg16_saturated_image`, scaled to [-1, 1].
+
+    The scaling is MobileNet / EfficientNet-style preprocessing (``x / 127.5 - 1``); the clipped regions are
+    exactly -1 and +1 per channel, so max-pooling windows there hold ties.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array (len(names), size, size, 3), RGB.
+    """
+    photos = [np.clip(np.round((_square_photo(size, n) - 127.5) * gain + 127.5), 0.0, 255.0) for n in names]
+    return (np.stack(photos) / 127.5 - 1.0).astype(np.float32)
+
+
 def small_inputs(shape: tuple[int, ...], n: int = 1, seed: int = 0) -> np.ndarray:
     """Seeded standard-normal inputs (n, *shape), float32, for the small extra models."""
     return np.random.default_rng(seed).normal(0.0, 1.0, size=(n, *shape)).astype(np.float32)

@@ -42,15 +42,17 @@ def init_weights(model, seed: int = 0, input_scale: float = 1.0) -> None:
     rng = np.random.default_rng(seed)
     first = True
     for layer in model.layers:
-        if isinstance(layer, (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D)):
-            kernel, bias = layer.get_weights()
-            fan_in = int(np.prod(kernel.shape[:-1]))
-            w = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=kernel.shape)
-            if first:
-                w /= input_scale
-                first = False
-            b = rng.normal(0.0, BIAS_STD, size=bias.shape)
-            layer.set_weights([w.astype(kernel.dtype), b.astype(bias.dtype)])
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            weights = layer.get_weights()
+            kernel = weights[0]  # (kh, kw, channels, multiplier): each output sees kh * kw inputs
+            fan_in = int(np.prod(kernel.shape[:2]))
+            layer.set_weights(_kernel_and_bias(rng, weights, fan_in, input_scale if first else 1.0))
+            first = False
+        elif isinstance(layer, (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D)):
+            weights = layer.get_weights()
+            fan_in = int(np.prod(weights[0].shape[:-1]))
+            layer.set_weights(_kernel_and_bias(rng, weights, fan_in, input_scale if first else 1.0))
+            first = False
         elif isinstance(layer, keras.layers.BatchNormalization):
             shapes = [w.shape for w in layer.get_weights()]
             gamma = rng.uniform(0.5, 1.5, size=shapes[0])
@@ -59,6 +61,15 @@ def init_weights(model, seed: int = 0, input_scale: float = 1.0) -> None:
             var = rng.uniform(0.5, 2.0, size=shapes[3])
             dtype = layer.get_weights()[0].dtype
             layer.set_weights([a.astype(dtype) for a in (gamma, beta, mean, var)])
+
+
+def _kernel_and_bias(rng: np.random.Generator, weights: list, fan_in: int, scale: float) -> list:
+    """He-normal kernel (divided by ``scale``) and, where the layer has one, a small non-zero bias."""
+    kernel = weights[0]
+    out = [(rng.normal(0.0, np.sqrt(2.0 / fan_in), size=kernel.shape) / scale).astype(kernel.dtype)]
+    if len(weights) > 1:
+        out.append(rng.normal(0.0, BIAS_STD, size=weights[1].shape).astype(weights[1].dtype))
+    return out
 
 
 def vgg16(dtype: str = "float32", seed: int = 0):
@@ -237,3 +248,156 @@ def as_dtype(model, dtype: str):
         copy = keras.models.clone_model(model, input_tensors=input_tensors, clone_function=clone)
     copy.set_weights([np.asarray(w).astype(dtype) for w in model.get_weights()])
     return copy
+
+
+# ----------------------------------------------------------------------------------------- residual architectures
+# Small functional models with the parts of spec section 8 that keras.applications / torchvision models are made
+# of; each is converted Keras -> ONNX -> PyTorch like the others.
+
+
+def _residual_block(L, h, filters: int, stride: int, name: str, dtype: str, conv):
+    """A ResNet basic block: conv (no bias) + BN + ReLU, conv (no bias) + BN, shortcut, Add, ReLU.
+
+    The shortcut is the identity, or a strided 1x1 conv (no bias) + BN where the shape changes (downsampling in
+    the shortcut, as in ResNet-style ECG models).
+    """
+    y = conv(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1", dtype=dtype)(h)
+    y = L.BatchNormalization(name=f"{name}_bn1", dtype=dtype)(y)
+    y = L.ReLU(name=f"{name}_relu1", dtype=dtype)(y)
+    y = conv(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2", dtype=dtype)(y)
+    y = L.BatchNormalization(name=f"{name}_bn2", dtype=dtype)(y)
+    if stride != 1 or h.shape[-1] != filters:
+        h = conv(filters, 1, strides=stride, use_bias=False, name=f"{name}_shortcut", dtype=dtype)(h)
+        h = L.BatchNormalization(name=f"{name}_shortcut_bn", dtype=dtype)(h)
+    h = L.Add(name=f"{name}_add", dtype=dtype)([y, h])
+    return L.ReLU(name=f"{name}_out", dtype=dtype)(h)
+
+
+def ecg_resnet(dtype: str = "float32", seed: int = 0, length: int = 1000, leads: int = 12, classes: int = 5):
+    """A 1-D ResNet for 12-lead ECG diagnosis (4 s at 250 Hz by default).
+
+    Conv1D (no bias) + BatchNorm + ReLU stem and max-pooling, a residual block with an identity shortcut and one
+    with a strided 1x1 Conv1D + BatchNorm shortcut, global average pooling, Dense logits.
+    """
+    keras = _keras()
+    L = keras.layers
+    inputs = keras.Input(shape=(length, leads), dtype=dtype, name="ecg")
+    h = L.Conv1D(16, 7, strides=2, padding="same", use_bias=False, name="stem_conv", dtype=dtype)(inputs)
+    h = L.BatchNormalization(name="stem_bn", dtype=dtype)(h)
+    h = L.ReLU(name="stem_relu", dtype=dtype)(h)
+    h = L.MaxPooling1D(2, name="stem_pool", dtype=dtype)(h)
+    h = _residual_block(L, h, 16, 1, "block1", dtype, L.Conv1D)
+    h = _residual_block(L, h, 32, 2, "block2", dtype, L.Conv1D)
+    h = L.GlobalAveragePooling1D(name="global_average_pooling1d", dtype=dtype)(h)
+    outputs = L.Dense(classes, name="logits", dtype=dtype)(h)
+    model = keras.Model(inputs, outputs, name="ecg_resnet")
+    init_weights(model, seed, input_scale=0.3)
+    return model
+
+
+def resnet2d(dtype: str = "float32", seed: int = 0, input_shape: Sequence[int] = (32, 32, 3), classes: int = 10):
+    """A small 2-D ResNet: stem, an identity block and a downsampling block (1x1 strided shortcut), GAP, Dense."""
+    keras = _keras()
+    L = keras.layers
+    inputs = keras.Input(shape=tuple(input_shape), dtype=dtype, name="image")
+    h = L.Conv2D(16, 3, padding="same", use_bias=False, name="stem_conv", dtype=dtype)(inputs)
+    h = L.BatchNormalization(name="stem_bn", dtype=dtype)(h)
+    h = L.ReLU(name="stem_relu", dtype=dtype)(h)
+    h = L.MaxPooling2D(2, name="stem_pool", dtype=dtype)(h)
+    h = _residual_block(L, h, 16, 1, "block1", dtype, L.Conv2D)
+    h = _residual_block(L, h, 32, 2, "block2", dtype, L.Conv2D)
+    h = L.GlobalAveragePooling2D(name="global_average_pooling2d", dtype=dtype)(h)
+    outputs = L.Dense(classes, name="logits", dtype=dtype)(h)
+    model = keras.Model(inputs, outputs, name="resnet2d")
+    init_weights(model, seed)
+    return model
+
+
+def mobilenet_block(dtype: str = "float32", seed: int = 0, input_shape: Sequence[int] = (32, 32, 3), classes: int = 10):
+    """MobileNetV2-style inverted residuals: 1x1 expand + BN + ReLU6, depthwise 3x3 + BN + ReLU6, 1x1 project + BN,
+    Add with the block input (stride 1), then a stride-2 block without residual; GAP, Dense."""
+    keras = _keras()
+    L = keras.layers
+    inputs = keras.Input(shape=tuple(input_shape), dtype=dtype, name="image")
+    h = L.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="stem_conv", dtype=dtype)(inputs)
+    h = L.BatchNormalization(name="stem_bn", dtype=dtype)(h)
+    h = L.ReLU(6.0, name="stem_relu6", dtype=dtype)(h)
+    for i, stride in enumerate((1, 2)):
+        name = f"block{i + 1}"
+        y = L.Conv2D(48, 1, use_bias=False, name=f"{name}_expand", dtype=dtype)(h)
+        y = L.BatchNormalization(name=f"{name}_expand_bn", dtype=dtype)(y)
+        y = L.ReLU(6.0, name=f"{name}_expand_relu6", dtype=dtype)(y)
+        y = L.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_depthwise", dtype=dtype)(
+            y
+        )
+        y = L.BatchNormalization(name=f"{name}_depthwise_bn", dtype=dtype)(y)
+        y = L.ReLU(6.0, name=f"{name}_depthwise_relu6", dtype=dtype)(y)
+        y = L.Conv2D(16, 1, use_bias=False, name=f"{name}_project", dtype=dtype)(y)
+        y = L.BatchNormalization(name=f"{name}_project_bn", dtype=dtype)(y)
+        h = L.Add(name=f"{name}_add", dtype=dtype)([h, y]) if stride == 1 else y
+    h = L.Conv2D(32, 1, use_bias=False, name="head_conv", dtype=dtype)(h)
+    h = L.BatchNormalization(name="head_bn", dtype=dtype)(h)
+    h = L.ReLU(6.0, name="head_relu6", dtype=dtype)(h)
+    h = L.GlobalAveragePooling2D(name="global_average_pooling2d", dtype=dtype)(h)
+    outputs = L.Dense(classes, name="logits", dtype=dtype)(h)
+    model = keras.Model(inputs, outputs, name="mobilenet_block")
+    init_weights(model, seed)
+    return model
+
+
+def densenet_block(dtype: str = "float32", seed: int = 0, input_shape: Sequence[int] = (32, 32, 3), classes: int = 10):
+    """DenseNet-style: stem conv, a dense block of two BN-ReLU-Conv layers whose outputs are concatenated to their
+    input, a transition (BN-ReLU-1x1 conv, average pooling), a final BN-ReLU, GAP, Dense."""
+    keras = _keras()
+    L = keras.layers
+    inputs = keras.Input(shape=tuple(input_shape), dtype=dtype, name="image")
+    h = L.Conv2D(16, 3, padding="same", use_bias=False, name="stem_conv", dtype=dtype)(inputs)
+    for i in range(2):
+        name = f"dense{i + 1}"
+        y = L.BatchNormalization(name=f"{name}_bn", dtype=dtype)(h)
+        y = L.ReLU(name=f"{name}_relu", dtype=dtype)(y)
+        y = L.Conv2D(8, 3, padding="same", use_bias=False, name=f"{name}_conv", dtype=dtype)(y)
+        h = L.Concatenate(name=f"{name}_concat", dtype=dtype)([h, y])
+    h = L.BatchNormalization(name="transition_bn", dtype=dtype)(h)
+    h = L.ReLU(name="transition_relu", dtype=dtype)(h)
+    h = L.Conv2D(16, 1, use_bias=False, name="transition_conv", dtype=dtype)(h)
+    h = L.AveragePooling2D(2, name="transition_pool", dtype=dtype)(h)
+    h = L.BatchNormalization(name="final_bn", dtype=dtype)(h)
+    h = L.ReLU(name="final_relu", dtype=dtype)(h)
+    h = L.GlobalAveragePooling2D(name="global_average_pooling2d", dtype=dtype)(h)
+    outputs = L.Dense(classes, name="logits", dtype=dtype)(h)
+    model = keras.Model(inputs, outputs, name="densenet_block")
+    init_weights(model, seed)
+    return model
+
+
+def efficientnet_block(
+    dtype: str = "float32", seed: int = 0, input_shape: Sequence[int] = (32, 32, 3), classes: int = 10
+):
+    """EfficientNet-style MBConv: stem conv + BN + swish, depthwise 3x3 + BN + swish, squeeze-excitation gate
+    (GAP -> 1x1 conv + swish -> 1x1 conv + sigmoid -> Multiply with the feature map), 1x1 project + BN, Add."""
+    keras = _keras()
+    L = keras.layers
+    inputs = keras.Input(shape=tuple(input_shape), dtype=dtype, name="image")
+    h = L.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="stem_conv", dtype=dtype)(inputs)
+    h = L.BatchNormalization(name="stem_bn", dtype=dtype)(h)
+    h = L.Activation("swish", name="stem_swish", dtype=dtype)(h)
+    y = L.DepthwiseConv2D(3, padding="same", use_bias=False, name="block_depthwise", dtype=dtype)(h)
+    y = L.BatchNormalization(name="block_bn", dtype=dtype)(y)
+    y = L.Activation("swish", name="block_swish", dtype=dtype)(y)
+    s = L.GlobalAveragePooling2D(name="se_squeeze", dtype=dtype)(y)
+    s = L.Reshape((1, 1, 16), name="se_reshape", dtype=dtype)(s)
+    s = L.Conv2D(4, 1, activation="swish", name="se_reduce", dtype=dtype)(s)
+    s = L.Conv2D(16, 1, activation="sigmoid", name="se_expand", dtype=dtype)(s)
+    y = L.Multiply(name="se_excite", dtype=dtype)([y, s])
+    y = L.Conv2D(16, 1, use_bias=False, name="block_project", dtype=dtype)(y)
+    y = L.BatchNormalization(name="block_project_bn", dtype=dtype)(y)
+    h = L.Add(name="block_add", dtype=dtype)([y, h])
+    h = L.Conv2D(32, 1, use_bias=False, name="head_conv", dtype=dtype)(h)
+    h = L.BatchNormalization(name="head_bn", dtype=dtype)(h)
+    h = L.Activation("swish", name="head_swish", dtype=dtype)(h)
+    h = L.GlobalAveragePooling2D(name="global_average_pooling2d", dtype=dtype)(h)
+    outputs = L.Dense(classes, name="logits", dtype=dtype)(h)
+    model = keras.Model(inputs, outputs, name="efficientnet_block")
+    init_weights(model, seed)
+    return model

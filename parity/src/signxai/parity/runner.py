@@ -75,7 +75,7 @@ def run_units(profile: str, units: list[tuple[str, tuple[str, ...]]], progress: 
     """Run suite cases in this process: ``units`` lists (model name, tiers) (see :func:`run`)."""
     import gc
 
-    from .convert import keras_to_torch
+    from .convert import conversion_dtype, twin
     from .models import as_dtype
 
     by_name = {c.name: c for c in cases(profile)}
@@ -85,27 +85,32 @@ def run_units(profile: str, units: list[tuple[str, tuple[str, ...]]], progress: 
         model = case.build()
         x = case.inputs(model)
         fixed = non_argmax_class(np.asarray(model(x, training=False)))
-        torch_model, conversion = keras_to_torch(model)
-        report.conversions.append(
-            {
-                "model": case.name,
-                "cached": conversion.cached,
-                "seconds": conversion.seconds,
-                "peak_rss_mb": conversion.peak_rss_mb,
-                "key": conversion.key,
-            }
-        )
         if case.note and case.note not in report.notes:
             report.notes.append(case.note)
         report.notes.append(f"{case.name}: input {tuple(x.shape)}, targets argmax and class {fixed} (non-argmax)")
+        converted = {}  # conversion dtype -> (torch model, Conversion): one conversion per dtype
         for tier in tiers:
+            source = conversion_dtype(model, tier)
+            if source not in converted:
+                converted[source] = twin(model, source)
+                conversion = converted[source][1]
+                report.conversions.append(
+                    {
+                        "model": case.name if source == "float32" else f"{case.name} ({source})",
+                        "cached": conversion.cached,
+                        "seconds": conversion.seconds,
+                        "peak_rss_mb": conversion.peak_rss_mb,
+                        "key": conversion.key,
+                    }
+                )
+            torch_t = converted[source][0]
             if len(tiers) == 1:  # one tier in this process: cast in place, keep no float32 copy
                 keras_t = model if tier == "float32" else as_dtype(model, tier)
                 del model
                 gc.collect()
-                torch_t = torch_model.double() if tier == "float64" else torch_model
+                torch_t = torch_t.double() if tier == "float64" else torch_t
             else:
-                keras_t, torch_t = model, torch_model
+                keras_t = model
             report.extend(
                 check(
                     keras_t,
@@ -121,4 +126,5 @@ def run_units(profile: str, units: list[tuple[str, tuple[str, ...]]], progress: 
             )
             del keras_t, torch_t
             gc.collect()
+        del converted
     return report

@@ -14,7 +14,9 @@ Two profiles:
   body rule at least once) in both targets, in float32 and, except :data:`VGG16_CI_FLOAT64_EXCLUDED` (memory), in
   float64, with SmoothGrad / VarGrad / integrated gradients run with fewer samples / steps (:data:`VGG16_CI_PARAMS`,
   passed as keywords to both backends: the same code path with fewer terms); on the three small conversion models
-  :data:`SMALL_CI_METHODS`. The report names every restriction.
+  :data:`SMALL_CI_METHODS`, and so do the architecture models (:data:`ARCHITECTURES`: a 1-D ECG ResNet fed a 250 Hz
+  recording with a flat stretch and zero padding, a small 2-D ResNet, MobileNetV2-, DenseNet- and EfficientNet-style
+  stacks fed clipped photographs scaled to [-1, 1]). The report names every restriction.
 """
 
 from __future__ import annotations
@@ -141,6 +143,25 @@ def _small(model) -> np.ndarray:
     return data.small_inputs(tuple(model.input_shape[1:]), n=2, seed=1)
 
 
+def _photos(model) -> np.ndarray:
+    return data.saturated_photos(size=int(model.input_shape[1]))
+
+
+def _ecg_250hz(model) -> np.ndarray:
+    """3 s recorded at 250 Hz with a flat stretch, zero-padded to the model's 4 s."""
+    return data.ecg_recording(length=int(model.input_shape[1]), recorded=750, sampling_rate=250, flat=(300, 400))
+
+
+#: The residual / mobile / dense / gated architectures (spec section 8) and their inputs.
+ARCHITECTURES = (
+    ("ecg_resnet", models.ecg_resnet, _ecg_250hz),
+    ("resnet2d", models.resnet2d, _photos),
+    ("mobilenet_block", models.mobilenet_block, _photos),
+    ("densenet_block", models.densenet_block, _photos),
+    ("efficientnet_block", models.efficientnet_block, _photos),
+)
+
+
 def cases(profile: str = "ci") -> list[Case]:
     """The suite's models for a profile (``ci`` or ``full``)."""
     if profile not in PROFILES:
@@ -168,6 +189,9 @@ def cases(profile: str = "ci") -> list[Case]:
         if ci
         else ""
     )
+    architecture_note = (
+        f"ci profile: the architecture models run the {len(SMALL_CI_METHODS)} methods of the small models" if ci else ""
+    )
     return [
         Case(
             "vgg16",
@@ -189,6 +213,10 @@ def cases(profile: str = "ci") -> list[Case]:
         Case("batchnorm_cnn", models.batchnorm_cnn, _small, SMALL_CI_METHODS if ci else None, note=small_note),
         Case("pooling_cnn", models.pooling_cnn, _small, SMALL_CI_METHODS if ci else None, note=small_note),
         Case("reshape_cnn", models.reshape_cnn, _small, SMALL_CI_METHODS if ci else None, note=small_note),
+        *(
+            Case(name, build, inputs, SMALL_CI_METHODS if ci else None, note=architecture_note)
+            for name, build, inputs in ARCHITECTURES
+        ),
     ]
 
 
