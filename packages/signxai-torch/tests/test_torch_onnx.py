@@ -269,19 +269,115 @@ def test_unfused_batchnorm_after_conv1d_is_folded_into_the_convolution():
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max(), err_msg=method)
 
 
-def test_unconvertible_weights_are_named():
-    scale = numpy_helper.from_array(np.array([1.0, 2.0, 3.0], np.float32), "scale")
-    w = numpy_helper.from_array(np.ones((3, 2), np.float32), "w")
-    nodes = [helper.make_node("Mul", ["x", "scale"], ["xs"]), helper.make_node("MatMul", ["xs", "w"], ["y"])]
+def swish_graph(rng: np.random.Generator, beta: float, unit_spelling: bool = True):
+    """Dense -> swish -> Dense as tf2onnx writes a Keras ``swish``: ``x * Sigmoid(beta * x)`` (or ``Sigmoid(x)``),
+    and the reference description with a SiLU activation."""
+    w1 = rng.normal(0, 0.6, size=(6, 8)).astype(np.float32)
+    b1 = rng.normal(0, 0.2, size=8).astype(np.float32)
+    w2 = rng.normal(0, 0.4, size=(8, 3)).astype(np.float32)
+    b2 = rng.normal(0, 0.1, size=3).astype(np.float32)
+    inits = [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))]
+    inits.append(numpy_helper.from_array(np.array(beta, np.float32), "beta"))
+    scaled = [helper.make_node("Mul", ["beta", "h"], ["bh"])] if unit_spelling else []
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["m1"]),
+        helper.make_node("Add", ["m1", "b1"], ["h"]),
+        *scaled,
+        helper.make_node("Sigmoid", ["bh" if unit_spelling else "h"], ["s"]),
+        helper.make_node("Mul", ["h", "s"], ["a"]),
+        helper.make_node("MatMul", ["a", "w2"], ["m2"]),
+        helper.make_node("Add", ["m2", "b2"], ["y"]),
+    ]
     graph = helper.make_graph(
         nodes,
-        "scaled",
+        "swish",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        inits,
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(proto)
+    f64 = lambda a: a.astype(np.float64)  # noqa: E731
+    reference = L.Model(
+        layers=(L.Dense(f64(w1), f64(b1), name="d1"), L.Activation("silu"), L.Dense(f64(w2), f64(b2), name="d2")),
+        input_shape=(6,),
+    )
+    return proto, reference
+
+
+@pytest.mark.parametrize("unit_spelling", [True, False])
+def test_swish_spelled_as_a_product_becomes_silu(unit_spelling):
+    """``x * Sigmoid(1 * x)`` is one SiLU activation: guided backprop / deconvnet apply their rule to it as a whole,
+    as signxai-tf does to the Keras ``swish`` (before, the product was differentiated: 0.46 max|d|/max|R| on the
+    parity suite's EfficientNet-style stack)."""
+    proto, reference = swish_graph(np.random.default_rng(6), beta=1.0, unit_spelling=unit_spelling)
+    module = from_onnx(proto)
+    kinds = [type(m).__name__ for m in module.modules()]
+    assert kinds.count("SiLU") == 1 and "Sigmoid" not in kinds and "OnnxBinaryMathOperation" not in kinds
+    x = np.random.default_rng(7).uniform(-2, 2, size=(4, 6))
+    module = module.double()
+    np.testing.assert_allclose(module(torch.from_numpy(x)).detach().numpy(), ref.forward(reference, x), atol=1e-6)
+    for method in ("guided_backprop", "deconvnet", "gradient", "lrp_epsilon_0_1"):
+        expected = ref.explain(reference, x, method)
+        got = Explainer(module, method)(x)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max(), err_msg=method)
+
+
+def test_sigmoid_gate_with_another_slope_stays_a_product():
+    """``x * Sigmoid(2 x)`` is not swish: no SiLU is made of it."""
+    proto, _ = swish_graph(np.random.default_rng(6), beta=2.0)
+    kinds = [type(m).__name__ for m in from_onnx(proto).modules()]
+    assert "SiLU" not in kinds and "Sigmoid" in kinds
+
+
+def test_unconvertible_weights_are_named():
+    """A constant addition after a convolution that differs within a channel is no bias the convolution can take;
+    LRP would treat it as a separate affine map, so it is refused, naming the node."""
+    kernel = numpy_helper.from_array(np.ones((2, 3, 3, 3), np.float32), "kernel")
+    offset = numpy_helper.from_array(np.arange(2 * 4 * 4, dtype=np.float32).reshape(1, 2, 4, 4), "offset")
+    nodes = [
+        helper.make_node("Conv", ["x", "kernel"], ["c"], kernel_shape=[3, 3]),
+        helper.make_node("Add", ["c", "offset"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "offset_after_conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 4, 4])],
+        [kernel, offset],
+    )
+    with pytest.raises(ValueError, match=r"add.*Add of a constant \(1, 2, 4, 4\)"):
+        from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+
+
+def test_per_feature_affine_map_before_a_dense_layer_is_an_affine_layer():
+    """``x * s + t`` of constants not after a layer with weights (a BatchNorm tf2onnx writes unfused) stays in the
+    graph as a per-element affine map with the body's Dense rule, as the reference's Affine layer (spec section 8)."""
+    rng = np.random.default_rng(8)
+    s = rng.uniform(0.5, 1.5, size=3).astype(np.float32)
+    t = rng.normal(0, 0.3, size=3).astype(np.float32)
+    w = rng.normal(0, 0.5, size=(3, 2)).astype(np.float32)
+    inits = [numpy_helper.from_array(a, n) for a, n in ((s, "s"), (t, "t"), (w, "w"))]
+    nodes = [
+        helper.make_node("Mul", ["x", "s"], ["xs"]),
+        helper.make_node("Add", ["xs", "t"], ["xt"]),
+        helper.make_node("MatMul", ["xt", "w"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "affine_dense",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
-        [scale, w],
+        inits,
     )
-    with pytest.raises(ValueError, match="mul"):
-        from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    module = from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])).double()
+    f64 = lambda a: a.astype(np.float64)  # noqa: E731
+    reference = L.Model(layers=(L.Affine(f64(s), f64(t)), L.Dense(f64(w), np.zeros(2), name="dense")), input_shape=(3,))
+    x = rng.uniform(-1, 1, size=(4, 3))
+    for method in ("lrp_epsilon_0_1", "lrp_alpha_1_beta_0", "gradient"):
+        expected = ref.explain(reference, x, method)
+        got = Explainer(module, method)(x)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max(), err_msg=method)
 
 
 def test_from_path(tmp_path):

@@ -14,11 +14,17 @@ module rewrites the graph so that
   becomes ``nn.Conv1d`` (same module name), with the axis squeezed before it and restored after it; an
   ``Unsqueeze``/``Squeeze`` pair of one axis that then meet cancel, so ``Conv1D -> ReLU`` reads as ``nn.Conv1d ->
   ReLU`` again (the LRP rules are the same either way; Grad-CAM for time series needs the 1-D activations);
+- ``x * Sigmoid(x)`` (or ``x * Sigmoid(1 * x)``), ONNX's spelling of swish / SiLU (tf2onnx writes a Keras ``swish``
+  so), becomes ``nn.SiLU``: one activation, so guided backprop and deconvnet apply their rule to swish as a whole,
+  as signxai-tf does to the Keras activation, instead of differentiating the product (spec section 8);
 
-and then refuses, naming the node, any remaining operation with a weight-like constant (a MatMul/Gemm/Add/Sub/Mul/Div
-with a non-scalar floating constant) or a module with parameters that no rule covers. Average and global-average
-pooling need no rewrite: LRP applies the Z rule to every spelling of them (:mod:`signxai.torch.functional`).
-``onnx`` and ``onnx2torch`` are the optional extra ``signxai-torch[onnx]``.
+and then refuses, naming the node, any remaining operation with a weight-like constant (a MatMul/Gemm, or an
+Add/Sub/Mul/Div with a non-scalar floating constant on the output of a convolution or linear layer that could not be
+folded into it) or a module with parameters that no rule covers. A per-channel ``Mul`` / ``Add`` elsewhere (a
+BatchNorm tf2onnx writes unfused, e.g. in float64 or before a convolution: BN-ReLU-Conv) is a per-element affine map,
+which LRP gives the body's Dense rule like any BatchNorm not after a layer with weights (spec section 8). Average
+and global-average pooling need no rewrite: LRP applies the Z rule to every spelling of them
+(:mod:`signxai.torch.functional`). ``onnx`` and ``onnx2torch`` are the optional extra ``signxai-torch[onnx]``.
 """
 
 from __future__ import annotations
@@ -109,6 +115,7 @@ def from_onnx(model_or_path: Any) -> torch.nn.Module:
     _matmul_to_linear(module)
     _fold_into_convolutions(module, "Mul")
     _fold_into_convolutions(module, "Add")
+    _swish_to_silu(module)
     _height_one_to_conv1d(module)
     _cancel_unsqueeze_squeeze(module)
     _check_rules(module)
@@ -271,6 +278,46 @@ def _fold_into_convolutions(module: fx.GraphModule, operation: str) -> None:
     module.graph.lint()
 
 
+def _swish_to_silu(module: fx.GraphModule) -> None:
+    """Replace ``Mul(x, Sigmoid(x))`` / ``Mul(x, Sigmoid(Mul(1, x)))`` by an ``nn.SiLU`` of ``x``.
+
+    Only a multiplier of exactly 1 (a scalar constant) is swish; any other ``beta`` stays a product of two branches.
+    The sigmoid (and the inner multiplication) stay in the graph while something else uses them.
+    """
+    for node in list(module.graph.nodes):
+        if _arithmetic(module, node) != "Mul" or len(node.args) != 2:
+            continue
+        for x, gate in (node.args, node.args[::-1]):
+            if not isinstance(x, fx.Node) or not isinstance(gate, fx.Node):
+                continue
+            if not isinstance(_called(module, gate), torch.nn.Sigmoid) or len(gate.args) != 1:
+                continue
+            inner = gate.args[0]
+            if inner is not x and not _is_unit_scaling(module, inner, x):
+                continue
+            name = _fresh_name(module, "SiLU")
+            module.add_submodule(name, torch.nn.SiLU())
+            with module.graph.inserting_after(node):
+                silu = module.graph.call_module(name, (x,))
+            silu.meta = dict(node.meta)
+            node.replace_all_uses_with(silu)
+            module.graph.erase_node(node)
+            for unused in (gate, inner):
+                if isinstance(unused, fx.Node) and unused is not x and not unused.users:
+                    module.graph.erase_node(unused)
+            break
+    module.graph.lint()
+
+
+def _is_unit_scaling(module: fx.GraphModule, node: Any, x: fx.Node) -> bool:
+    """True when ``node`` is ``Mul(c, x)`` / ``Mul(x, c)`` with a scalar constant ``c`` equal to 1."""
+    if not isinstance(node, fx.Node) or _arithmetic(module, node) != "Mul" or len(node.args) != 2:
+        return False
+    a, b = node.args
+    constant = _constant(module, a) if b is x else _constant(module, b) if a is x else None
+    return constant is not None and constant.numel() == 1 and float(constant.reshape(())) == 1.0
+
+
 def _height_one_axis(module: fx.GraphModule, node: fx.Node, conv: torch.nn.Module) -> int | None:
     """The axis (2 or 3) of a 2-D convolution's input and output that has size 1 and no kernel extent, else None."""
     source = node.args[0] if node.args else None
@@ -419,6 +466,33 @@ def _per_channel(
     return bias
 
 
+def _after_weighted_layer(module: fx.GraphModule, node: fx.Node) -> bool:
+    """True when ``node``'s non-constant input comes from a convolution / linear / matrix product, possibly through
+    shape-only operations and other arithmetic with constants, each used only there (then the constant is part of
+    that layer: a bias or scale that could not be folded, which LRP must not treat as a separate affine map). An
+    output that something else also uses (DenseNet's concatenation) is shared: an affine map on it is a layer of
+    its own, like a BatchNorm there (spec section 8)."""
+    current: Any = node
+    while isinstance(current, fx.Node):
+        if current is not node and len(current.users) != 1:
+            return False
+        called = _called(module, current)
+        if called is not None and (
+            _conv_of(called) is not None
+            or isinstance(called, WEIGHTED_LAYERS)
+            or type(called).__name__ in ("OnnxMatMul", "OnnxGemm")
+        ):
+            return True
+        if current is not node and (called is None or type(called).__name__ not in _SHAPE_OPS):
+            if _arithmetic(module, current) is None:
+                return False
+        inputs = [a for a in current.args if isinstance(a, fx.Node) and _constant(module, a) is None]
+        if len(inputs) != 1:
+            return False
+        current = inputs[0]
+    return False
+
+
 def _check_rules(module: fx.GraphModule) -> None:
     problems = []
     for node in module.graph.nodes:
@@ -433,7 +507,9 @@ def _check_rules(module: fx.GraphModule) -> None:
             for arg in node.args:
                 constant = _constant(module, arg)
                 if constant is not None and constant.is_floating_point() and constant.numel() > 1:
-                    problems.append(f"{node.name} ({_arithmetic(module, node)} of a constant {tuple(constant.shape)})")
+                    if _after_weighted_layer(module, node):
+                        kind = _arithmetic(module, node)
+                        problems.append(f"{node.name} ({kind} of a constant {tuple(constant.shape)})")
                     break
             continue
         for sub_name, sub in called.named_modules():
