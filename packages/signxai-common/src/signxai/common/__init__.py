@@ -1,8 +1,9 @@
 """signxai.common: the framework-neutral core of SignXAI.
 
 The method catalog and its name grammar, the SIGN math, seeded noise and integration paths shared by both
-backends, target resolution, a float64 NumPy reference implementation (:mod:`signxai.common.reference`)
-and visualization (:mod:`signxai.common.viz`, optional extra ``plot``).
+backends, target resolution, a float64 NumPy reference implementation (:mod:`signxai.common.reference`),
+evaluation metrics (:mod:`signxai.common.metrics`) and visualization (:mod:`signxai.common.viz`, optional extra
+``plot``).
 """
 
 from .catalog import list_methods
