@@ -199,6 +199,18 @@ def parity(session: nox.Session) -> None:
     session.run("python", "-m", "signxai.parity", *session.posargs)
 
 
+@nox.session(name="parity-applications", python=PYTHON)
+@dropping_venv
+def parity_applications(session: nox.Session) -> None:
+    """``signxai.parity.check`` on keras.applications ResNet50, MobileNetV2, DenseNet121, EfficientNetB0 (32x32).
+
+    Seeded weights, both tiers, one method per rule kind; writes ``out/parity-applications/report.{md,json}``. The
+    way to check a model of your own (parity/README.md); not in the default run (about 15 minutes on 2 cores).
+    """
+    install(session, COMMON, f"{TORCH}[onnx]", TF, PARITY)
+    session.run("python", "-m", "signxai.parity.applications", *session.posargs)
+
+
 @nox.session(name="parity-latest", python=TF_LATEST_PYTHON)
 @dropping_venv
 def parity_latest(session: nox.Session) -> None:
