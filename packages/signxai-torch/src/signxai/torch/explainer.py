@@ -19,7 +19,7 @@ from .cam import cam_layer, grad_cam, guided_backprop_of_activations
 from .composites import lrp_composite
 from .concurrency import model_lock
 from .functional import SignalMode
-from .gradients import integrated_gradients, noise_gradients, output_seed, target_gradient
+from .gradients import Targets, integrated_gradients, noise_gradients, output_seed, target_gradient
 from .graph import ModelGraph, analyse, eval_mode, rank_guard
 from .rules import diagonal_relevance
 from .validation import check_model, compute_dtype_device, logits, result_dtype, to_tensor
@@ -134,12 +134,19 @@ class Explainer:
                 xc = tensor.detach().to(device=device, dtype=dtype).clone()
                 if self._graph is None:
                     self._graph = analyse(self.model, xc)
-                with torch.no_grad(), rank_guard(self.model, tuple(xc.shape)), SignalMode() as mode:
-                    plain = self._forward(xc, mode)
-                targets_np = resolve_targets(_as_target(target), plain.detach().cpu().numpy())
-                targets = torch.as_tensor(targets_np, device=device)
-                with Progress(self.options, points_of(self.spec), self.spec.base) as progress:
-                    result = self._compute(xc, targets, progress)
+
+                def resolve(out: torch.Tensor) -> torch.Tensor:
+                    return torch.as_tensor(
+                        resolve_targets(_as_target(target), out.detach().cpu().numpy()), device=device
+                    )
+
+                with rank_guard(self.model, tuple(xc.shape)):
+                    targets: Targets = resolve
+                    if not self._targets_from_own_pass(target):
+                        with torch.no_grad(), SignalMode() as mode:
+                            targets = resolve(self._forward(xc, mode))
+                    with Progress(self.options, points_of(self.spec), self.spec.base) as progress:
+                        result = self._compute(xc, targets, progress)
         result = apply_modifiers(result, xc, self.spec.modifiers)
         out = result.detach().to(dtype=result_dtype(info))
         if info.numpy:
@@ -147,13 +154,25 @@ class Explainer:
         return out.to(info.device)
 
     # ------------------------------------------------------------------------------------------- internals
+    def _targets_from_own_pass(self, target: Target) -> bool:
+        """Whether the single pass resolves the targets on its own forward (no separate plain forward).
+
+        A gradient-family pass computes the model's own logits (the signal modes change only the backward), so its
+        argmax is the plain forward's. An LRP pass may differ in rounding (folded BatchNorms), so it takes the
+        targets from its own forward only when the caller names them (the logits then only give the class count).
+        """
+        kind = self.spec.computation.kind
+        return kind == "backward" or (kind == "lrp" and target is not None)
+
     def _forward(self, x: torch.Tensor, mode: SignalMode) -> torch.Tensor:
         return logits(self.model(x), mode, x.shape[0], self.strip_softmax)
 
-    def _compute(self, x: torch.Tensor, targets: torch.Tensor, progress: Progress) -> torch.Tensor:
+    def _compute(self, x: torch.Tensor, targets: Targets, progress: Progress) -> torch.Tensor:
         spec = self.spec
         comp = spec.computation
         rows = self.options.rows_per_chunk(x[0].numel())
+        if comp.kind in ("path", "noise", "cam"):
+            assert isinstance(targets, torch.Tensor)  # resolved by a plain forward (_targets_from_own_pass)
         if comp.kind == "path":
             assert spec.steps is not None and spec.baseline is not None
             return integrated_gradients(self._forward, x, targets, spec.steps, spec.baseline, rows, progress)
@@ -167,7 +186,7 @@ class Explainer:
         progress.update(1)
         return result
 
-    def _single_pass(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def _single_pass(self, x: torch.Tensor, targets: Targets) -> torch.Tensor:
         spec = self.spec
         comp = spec.computation
         if comp.kind == "lrp":
@@ -188,7 +207,7 @@ class Explainer:
             return torch.as_tensor(sample, device=x.device).to(x.dtype).expand_as(x).clone()
         raise ValueError(f"computation {comp.kind!r} of {spec.name!r} is not implemented for PyTorch")
 
-    def _lrp(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def _lrp(self, x: torch.Tensor, targets: Targets) -> torch.Tensor:
         assert self._graph is not None
         if self._composite is None:
             self._composite = lrp_composite(self.spec, self.model, self._graph)
@@ -197,6 +216,7 @@ class Explainer:
             affine = functools.partial(diagonal_relevance, self.spec.rule_for("dense", is_input=False))
             with SignalMode("pass", source=xg, affine_rule=affine) as mode:
                 out = self._forward(xg, mode)
+            targets = targets(out) if callable(targets) else targets
             (relevance,) = torch.autograd.grad(out, xg, output_seed(out, targets, self.spec.output_seed))
         return relevance
 

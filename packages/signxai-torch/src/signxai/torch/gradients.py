@@ -12,6 +12,7 @@ the samples. Noise and path fractions come from ``signxai.common.sampling`` so b
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Union
 
 import numpy as np
 import torch
@@ -23,12 +24,14 @@ from .functional import ActivationBackward, SignalMode
 
 #: ``forward(x, mode) -> logits``: the model's (batch, classes) logits, computed under a SignalMode.
 Forward = Callable[[torch.Tensor, SignalMode], torch.Tensor]
+#: int64 (batch,) target classes, or a function giving them from the pass's own logits (no separate forward).
+Targets = Union[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]
 
 
 def target_gradient(
     forward: Forward,
     x: torch.Tensor,
-    targets: torch.Tensor,
+    targets: Targets,
     seed: str = "one",
     activations: ActivationBackward = "gradient",
 ) -> torch.Tensor:
@@ -40,8 +43,9 @@ def target_gradient(
         ``forward(x, mode) -> logits``.
     x : torch.Tensor
         Input batch.
-    targets : torch.Tensor
-        int64 (batch,) target classes.
+    targets : torch.Tensor or callable
+        int64 (batch,) target classes, or ``targets(logits)`` giving them from this pass's logits (the forward is
+        the model's own in every signal mode, so its argmax is the plain forward's).
     seed : {"one", "logit"}
         Signal placed on the target output: 1 or the target logit.
     activations : {"gradient", "guided", "deconvnet"}
@@ -56,7 +60,7 @@ def target_gradient(
         xg = x.detach().clone().requires_grad_()
         with SignalMode(activations) as mode:
             out = forward(xg, mode)
-        grad_out = output_seed(out, targets, seed)
+        grad_out = output_seed(out, targets(out) if callable(targets) else targets, seed)
         (grad,) = torch.autograd.grad(out, xg, grad_out)
     return grad
 
