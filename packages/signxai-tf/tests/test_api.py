@@ -38,6 +38,32 @@ def test_targets(cnn: tf.keras.Model, x: np.ndarray) -> None:
     np.testing.assert_array_equal(one, both)
 
 
+@pytest.mark.parametrize(
+    ("method", "target", "plain_forwards"),
+    [
+        ("gradient", None, 0),  # the gradient's tf.function reads the argmax from its own logits
+        ("gradient_x_sign", 1, 0),  # named targets need only the class count
+        ("lrp_epsilon_0_1", [0, 3], 0),
+        ("smoothgrad", 2, 0),
+        ("lrp_epsilon_0_1", None, 1),  # every other method takes the argmax from one plain forward
+        ("integrated_gradients", None, 1),
+    ],
+)
+def test_separate_forward_only_where_the_argmax_is_needed(
+    cnn: tf.keras.Model, x: np.ndarray, method: str, target, plain_forwards: int
+) -> None:
+    """Issue 12: no separate forward pass just to find the target; the maps equal those with explicit targets."""
+    explainer = Explainer(cnn, method)
+    calls = []
+    plain = explainer._logits
+    explainer._logits = lambda t: calls.append(1) or plain(t)
+    r = explainer(x, target)
+    assert len(calls) == plain_forwards
+    argmax = np.argmax(cnn(x).numpy(), axis=1)
+    explicit = argmax if target is None else np.broadcast_to(np.asarray(target), (x.shape[0],))
+    np.testing.assert_array_equal(r, Explainer(cnn, method)(x, [int(t) for t in explicit]))
+
+
 def test_batch_never_changes_a_map(cnn: tf.keras.Model, x: np.ndarray) -> None:
     for method in ["lrp_epsilon_0_5_std_x", "smoothgrad", "integrated_gradients", "grad_cam"]:
         together = explain(cnn, x, method, target=1)

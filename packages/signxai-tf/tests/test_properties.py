@@ -69,3 +69,16 @@ def test_explainer_follows_training(x: np.ndarray) -> None:
     assert not np.allclose(before, after)
     np.testing.assert_array_equal(after, fresh)
     e.close()
+
+
+def test_explainer_notices_one_changed_weight(x: np.ndarray) -> None:
+    """The on-device weight watch sees a change of a single element (and of a bias) and reloads."""
+    model = small_cnn()
+    e = Explainer(model, "lrp_epsilon_0_1")
+    e.explain(x, target=1)
+    for variable in (model.get_layer("conv_a").kernel, model.layers[-1].bias):
+        value = variable.numpy()
+        value.reshape(-1)[0] += 0.25
+        variable.assign(value)
+        np.testing.assert_array_equal(e.explain(x, target=1), explain(model, x, "lrp_epsilon_0_1", target=1))
+    e.close()

@@ -20,8 +20,9 @@ route      gradient (shape layers, concatenation, padding)    gradient
 
 Output seed: z_t for LRP, guided backprop and deconvnet (``neuron_selection_mode="index"``); 1 on every element
 of A for the guided half of guided Grad-CAM. Afterwards the analyzer only runs its tensors with the private
-session; before every run it compares the caller's current weights with the ones loaded into the clone and
-reloads them when they changed, so a cached analyzer never goes stale.
+session; before every run it compares the caller's current weights with the ones loaded into the clone, on the
+device and without copying them (:class:`signxai.tf.clone.WeightWatch`), and reloads them when they changed, so a
+cached analyzer never goes stale.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from innvestigate.analyzer.reverse_base import ReverseAnalyzerBase
 from signxai.common import MethodSpec
 
 from .canonical import ModelInfo
-from .clone import CloneRole, build_clone, clone_weights, source_arrays
+from .clone import CloneRole, WeightWatch, build_clone, clone_weights
 from .graph import PrivateGraph
 from .keras_compat import layer_call_context
 from .ops import safe_divide
@@ -178,7 +179,7 @@ class GraphAnalyzer:
         comp = spec.computation
         base = "lrp" if comp.kind == "lrp" else ("deconvnet" if comp.signal == "deconvnet" else "guided_backprop")
         self._plan = make_plan(model, info, "lrp" if base == "lrp" else "guided")
-        self._arrays = source_arrays(model, self._plan)
+        self._watch = WeightWatch(model, self._plan)
         self._dtype = info.dtype
         weights = clone_weights(model, self._plan, info.dtype)
         self._graph = PrivateGraph(info.dtype)
@@ -226,13 +227,8 @@ class GraphAnalyzer:
 
     def refresh(self) -> bool:
         """Reload the caller's weights into the clone if they changed; returns whether they did."""
-        arrays = source_arrays(self._model, self._plan)
-        same = len(arrays) == len(self._arrays) and all(
-            a.shape == b.shape and np.array_equal(a, b) for a, b in zip(arrays, self._arrays)
-        )
-        if same:
+        if not self._watch.changed():
             return False
-        self._arrays = arrays
         self._load(clone_weights(self._model, self._plan, self._dtype))
         return True
 

@@ -147,8 +147,7 @@ class Explainer:
         if comp.kind == "baseline":
             sample = random_uniform_map(x64.shape[1:], int(spec.seed))
             return np.broadcast_to(sample, x64.shape)
-        logits = self._logits(tf.constant(x64.astype(np_dtype))).numpy()
-        targets = resolve_targets(target, logits)
+        targets = self._targets(x64, target)
         if comp.kind == "cam":
             xt = tf.constant(x64.astype(np_dtype))
             cam = to_input_shape(cam_weights_and_maps(self._eager, xt, targets), x64.shape)
@@ -163,6 +162,23 @@ class Explainer:
         return apply_modifiers(r, x64, spec.modifiers)
 
     __call__ = explain
+
+    def _targets(self, x64: np.ndarray, target: Any) -> np.ndarray:
+        """One class per sample, with a forward pass only where the argmax is needed and no pass of the method
+        reads it from its own logits.
+
+        Named targets need only the class count (checked against the model's output size). For ``target=None`` the
+        plain gradient passes -1, "the row's own argmax", to its ``tf.function``, which takes it from the logits it
+        computes anyway (the caller's own model, unchanged); every other method gets the argmax of a plain forward.
+        """
+        batch = x64.shape[0]
+        if target is not None:
+            return resolve_targets(target, np.zeros((batch, int(self.model.output_shape[-1]))))
+        comp = self.spec.computation
+        if comp.kind == "backward" and comp.signal == "gradient":
+            return np.full(batch, -1, dtype=np.int64)
+        logits = self._logits(tf.constant(x64.astype(self._dtype.as_numpy_dtype))).numpy()
+        return resolve_targets(None, logits)
 
     @serialised
     def close(self) -> None:

@@ -72,7 +72,10 @@ class EagerModel:
 
 
 def gradient_function(eager: EagerModel, dtype: tf.DType, sample_shape: tuple) -> Callable:
-    """``f(x, targets) -> d z_t / d x`` per sample, as a ``tf.function`` (seed 1 on the target logit)."""
+    """``f(x, targets) -> d z_t / d x`` per sample, as a ``tf.function`` (seed 1 on the target logit).
+
+    A target of -1 is the row's own argmax, read from the logits this pass computes (no separate forward pass).
+    """
 
     @tf.function(
         input_signature=[tf.TensorSpec([None, *sample_shape], dtype), tf.TensorSpec([None], tf.int32)],
@@ -82,7 +85,8 @@ def gradient_function(eager: EagerModel, dtype: tf.DType, sample_shape: tuple) -
         with tf.GradientTape() as tape:
             tape.watch(x)
             logits, _ = eager(x)
-            selected = tf.gather(logits, targets, axis=1, batch_dims=1)
+            own = tf.argmax(logits, axis=1, output_type=tf.int32)
+            selected = tf.gather(logits, tf.where(targets < 0, own, targets), axis=1, batch_dims=1)
         return tape.gradient(selected, x)
 
     return grad
