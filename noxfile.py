@@ -147,7 +147,7 @@ def tests_common(session: nox.Session) -> None:
 @dropping_venv
 def tests_torch(session: nox.Session) -> None:
     """signxai-torch: every catalog method on PyTorch (Zennit) against the float64 reference; from_onnx."""
-    install(session, f"{COMMON}[plot]", f"{TORCH}[onnx,test]")
+    install(session, f"{COMMON}[plot]", f"{TORCH}[onnx,quantus,test]")
     session.run("pytest", "packages/signxai-torch/tests", *session.posargs)
 
 
@@ -155,7 +155,7 @@ def tests_torch(session: nox.Session) -> None:
 @dropping_venv
 def tests_tf(session: nox.Session) -> None:
     """signxai-tf: every catalog method on TensorFlow/Keras (iNNvestigate) against the float64 reference."""
-    install(session, f"{COMMON}[plot]", f"{TF}[test]")
+    install(session, f"{COMMON}[plot]", f"{TF}[quantus,test]")
     session.run("pytest", "packages/signxai-tf/tests", *session.posargs)
 
 
