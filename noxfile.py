@@ -236,6 +236,18 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 @dropping_venv
+def paper(session: nox.Session) -> None:
+    """The SIGN paper's digits experiment: 12 Keras models, the same weights in PyTorch, faithfulness and input bias.
+
+    Writes ``out/paper/table.{md,csv}`` and ``out/paper/morf.png`` (docs/paper.md); arguments go to
+    ``python -m signxai.parity.paper`` (e.g. ``-- --samples 20 --architectures cnn``).
+    """
+    install(session, f"{COMMON}[plot]", f"{TORCH}[onnx]", TF, f"{PARITY}[demo]")
+    session.run("python", "-m", "signxai.parity.paper", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+@dropping_venv
 def bench(session: nox.Session) -> None:
     """Method timings of both backends side by side with ratios (VGG16; ``-- --model ecg`` for the ECG CNN)."""
     install(session, COMMON, f"{TORCH}[onnx]", TF, PARITY)
