@@ -70,6 +70,20 @@ def test_channels_first_inputs_give_the_full_map_channels_first(two: tf.keras.Mo
     np.testing.assert_array_equal(a, np.moveaxis(explain(two, x, "lrp_z", target=y), -1, 1))
 
 
+def test_time_series_sum_over_leads() -> None:
+    rng = np.random.default_rng(2)
+    model = tf.keras.Sequential(
+        [tf.keras.Input((10, 3)), L.Conv1D(4, 3, padding="same", activation="relu"), L.Flatten(), L.Dense(2)]
+    )
+    for layer in model.layers:
+        layer.set_weights([rng.normal(0, 0.5, size=w.shape).astype("float32") for w in layer.get_weights()])
+    x = rng.normal(size=(3, 10, 3)).astype(np.float32)
+    a = quantus_explain(model=model, inputs=x, targets=np.array([0, 1, 0]), method="lrpsign_epsilon_0_25_std_x")
+    assert a.shape == (3, 1, 10)
+    expected = explain(model, x, "lrpsign_epsilon_0_25_std_x", target=[0, 1, 0]).sum(axis=-1)
+    np.testing.assert_array_equal(a[:, 0], expected)
+
+
 def test_targets_and_parameters(two: tf.keras.Model) -> None:
     x, y = batch(2)
     a0 = quantus_explain(model=two, inputs=x, targets=np.zeros(4, dtype=np.int64), method="gradient")
