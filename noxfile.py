@@ -147,7 +147,7 @@ def tests_common(session: nox.Session) -> None:
 @dropping_venv
 def tests_torch(session: nox.Session) -> None:
     """signxai-torch: every catalog method on PyTorch (Zennit) against the float64 reference; from_onnx."""
-    install(session, f"{COMMON}[plot]", f"{TORCH}[onnx,test]")
+    install(session, f"{COMMON}[plot]", f"{TORCH}[onnx,quantus,test]")
     session.run("pytest", "packages/signxai-torch/tests", *session.posargs)
 
 
@@ -155,7 +155,7 @@ def tests_torch(session: nox.Session) -> None:
 @dropping_venv
 def tests_tf(session: nox.Session) -> None:
     """signxai-tf: every catalog method on TensorFlow/Keras (iNNvestigate) against the float64 reference."""
-    install(session, f"{COMMON}[plot]", f"{TF}[test]")
+    install(session, f"{COMMON}[plot]", f"{TF}[quantus,test]")
     session.run("pytest", "packages/signxai-tf/tests", *session.posargs)
 
 
@@ -244,6 +244,18 @@ def demo(session: nox.Session) -> None:
     """
     install(session, f"{COMMON}[plot]", f"{TORCH}[onnx]", TF, f"{PARITY}[demo]")
     session.run("python", "-m", "signxai.parity.demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+@dropping_venv
+def paper(session: nox.Session) -> None:
+    """The SIGN paper's digits experiment: 12 Keras models, the same weights in PyTorch, faithfulness and input bias.
+
+    Writes ``out/paper/table.{md,csv}`` and ``out/paper/morf.png`` (docs/paper.md); arguments go to
+    ``python -m signxai.parity.paper`` (e.g. ``-- --samples 20 --architectures cnn``).
+    """
+    install(session, f"{COMMON}[plot]", f"{TORCH}[onnx]", TF, f"{PARITY}[demo]")
+    session.run("python", "-m", "signxai.parity.paper", *session.posargs)
 
 
 @nox.session(python=PYTHON)
