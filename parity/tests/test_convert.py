@@ -120,6 +120,30 @@ def test_float64_twin_of_a_conv1d_batchnorm_model_is_converted_in_float64():
     assert all(p.dtype == torch.float32 for p in twin32.parameters())
 
 
+def test_model_with_rescaling_and_normalization_converts_in_both_tiers():
+    """EfficientNet's input block: Rescaling, then a Normalization whose mean / variance Keras computes at build time
+    (tensors the traced function captures; the worker used to take them for extra model inputs)."""
+    from tensorflow import keras
+
+    x_in = keras.Input((8, 8, 3))
+    h = keras.layers.Rescaling(1.0 / 255.0)(x_in)
+    norm = keras.layers.Normalization(axis=-1)
+    h = norm(h)
+    h = keras.layers.Conv2D(4, 3, name="conv")(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    model = keras.Model(x_in, keras.layers.Dense(3, name="dense")(h), name="normalized")
+    models.init_weights(model, seed=13)
+    norm.set_weights([np.array([0.4, 0.5, 0.6]), np.array([0.05, 0.08, 0.1]), np.array(10)])
+    norm.finalize_state()  # as adapt() ends: the layer's mean / variance tensors follow its weights
+    x = np.random.default_rng(14).uniform(0, 255, size=(2, 8, 8, 3))
+    for tier, tol in (("float64", 1e-12), ("float32", 1e-5)):
+        twin, _ = convert.twin(model, tier)
+        with torch.no_grad():
+            z_torch = twin(torch.from_numpy(np.ascontiguousarray(to_channels_first(x)).astype(tier))).numpy()
+        z_tf = np.asarray(models.as_dtype(model, tier)(x.astype(tier)))
+        assert np.abs(z_tf - z_torch).max() <= tol * np.abs(z_tf).max(), tier
+
+
 def test_strip_identities_rewires_consumers():
     import tensorflow as tf
 

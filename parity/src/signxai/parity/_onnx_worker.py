@@ -101,7 +101,17 @@ def load_model(model_dir: Path):
     with np.load(model_dir / "weights.npz") as weights:
         for variable, index in zip(model.weights, range(len(model.weights))):
             variable.assign(weights[f"w{index}"])
+    finalize_states(model)
     return model
+
+
+def finalize_states(model) -> None:
+    """Recompute what preprocessing layers derive from their weights at build time (a Normalization's mean and
+    variance tensors), as ``adapt`` does; after ``assign`` / ``set_weights`` they would still hold the initial
+    values (with the zero initialisers above: variance 0)."""
+    for layer in model.submodules:
+        if hasattr(layer, "finalize_state") and getattr(layer, "built", False):
+            layer.finalize_state()
 
 
 def keep_batch_norm() -> None:
@@ -143,7 +153,10 @@ def freeze(model):
 
     spec = tf.TensorSpec((None, *shape_cf), model.inputs[0].dtype, name="input")
     function = tf.function(call).get_concrete_function(spec)
-    input_names = [t.name for t in function.inputs if t.dtype != tf.resource]
+    # the function's own input first, then its captures: variables (resources) and tensors a layer computed at
+    # build time (e.g. a Normalization's mean and variance), which the freeze turns into constants
+    own = function.inputs[: len(function.inputs) - len(function.captured_inputs)]
+    input_names = [t.name for t in own]
     output_names = [t.name for t in function.outputs]
     return tf_loader.from_function(function, input_names, output_names, large_model=True), input_names, output_names
 

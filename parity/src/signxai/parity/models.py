@@ -247,6 +247,9 @@ def as_dtype(model, dtype: str):
         input_tensors = [keras.Input(shape=t.shape[1:], dtype=dtype, name=t.name.split(":")[0]) for t in model.inputs]
         copy = keras.models.clone_model(model, input_tensors=input_tensors, clone_function=clone)
     copy.set_weights([np.asarray(w).astype(dtype) for w in model.get_weights()])
+    for layer in copy.submodules:  # a Normalization's mean / variance tensors follow its weights, as after adapt
+        if hasattr(layer, "finalize_state") and getattr(layer, "built", False):
+            layer.finalize_state()
     return copy
 
 
