@@ -385,3 +385,28 @@ def test_a_gate_of_shape_channels_broadcasts_over_the_positions_of_each_sample()
     np.testing.assert_allclose(
         explain(model, x[:1], "gradient", target=1), batched_finite_difference(model, x[:1], 1), atol=1e-8
     )
+
+
+@pytest.mark.parametrize(
+    "method", ["lrp_epsilon_0_1", "lrp_alpha_2_beta_1", "lrp_gamma_0_25", "lrpsign_epsilon_0_1", "lrp_flat", "gradient"]
+)
+def test_consecutive_affine_layers_are_one_affine_layer(method):
+    """Rescaling then Normalization (two affine maps, the first used only by the second) explains as the one affine
+    map they compose to: the maps do not depend on how the preprocessing is spelled (docs/decisions.md)."""
+    rng = np.random.default_rng(31)
+    s1, t1 = np.full(3, 1 / 255), np.zeros(3)
+    s2, t2 = rng.uniform(0.5, 2.0, 3), rng.normal(0, 0.5, 3)
+    body = (
+        L.Flatten(),
+        L.Dense(rng.normal(0, 0.5, (12, 5)), rng.normal(0, 0.1, 5)),
+        L.ReLU(),
+        L.Dense(rng.normal(0, 0.5, (5, 3)), None),
+    )
+    two = L.Model(
+        (L.Affine(s1, t1, name="rescaling"), L.Affine(s2, t2, name="normalization"), *body), input_shape=(4, 3)
+    )
+    one = L.Model((L.Affine(s2 * s1, s2 * t1 + t2, name="normalization"), *body), input_shape=(4, 3))
+    x = rng.uniform(0, 255, (2, 4, 3))
+    np.testing.assert_allclose(forward(two, x), forward(one, x), rtol=1e-13)
+    expected = explain(one, x, method, target=0)
+    np.testing.assert_allclose(explain(two, x, method, target=0), expected, rtol=0, atol=1e-12 * np.abs(expected).max())

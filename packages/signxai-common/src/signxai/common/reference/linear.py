@@ -242,6 +242,17 @@ def affine_map(layer: BatchNorm | Affine, in_shape: tuple[int, ...]) -> LinearMa
     )
 
 
+def compose_affine(first: LinearMap, second: LinearMap) -> LinearMap:
+    """``second(first(x))`` of two diagonal (affine) maps as one diagonal map: consecutive affine layers (Rescaling
+    then Normalization, an unfolded BatchNorm after another) are one affine layer for LRP (docs/decisions.md)."""
+    assert first.diagonal is not None and second.diagonal is not None
+    diagonal = second.diagonal * first.diagonal
+    bias = second.diagonal * first.bias + second.bias
+    return LinearMap(
+        np.diag(diagonal), bias, first.mask, first.in_shape, second.out_shape, "affine", second.name, diagonal
+    )
+
+
 def zero_padding_map(layer: ZeroPadding, in_shape: tuple[int, ...]) -> LinearMap:
     """Explicit zero padding as a 0/1 routing map: input position p goes to p + before (a padded position has
     no input, so its column is empty)."""

@@ -6,6 +6,8 @@ additions, concatenations and products.
 
 - folds a BatchNorm into the Dense/Conv that directly produces its input when that BatchNorm is the layer's only
   consumer (any other BatchNorm, and every Affine, stays a diagonal map of kind ``"affine"``);
+- composes an affine map whose input is another affine map (its only consumer) with it: consecutive affine layers
+  (Rescaling then Normalization, say) are one affine layer, however the preprocessing is spelled;
 - folds an explicit ZeroPadding into every Dense/Conv that consumes it, so the padded positions are no inputs
   of that layer (the ZeroPadding node stays for any other consumer).
 
@@ -48,6 +50,7 @@ from .linear import (
     LinearMap,
     affine_map,
     avgpool_map,
+    compose_affine,
     compose_padding,
     conv_map,
     dense_map,
@@ -225,6 +228,12 @@ def _fold(node: Node, layer, nodes: dict[str, Node], users: dict[str, list[str]]
             del nodes[prev.name]
             op = fold_batchnorm(prev.op, layer)
             return Node(node.name, op, prev.inputs, prev.in_shapes, node.out_shape, prev.layer_type)
+    if isinstance(op, LinearMap) and op.kind == "affine" and node.inputs[0] in nodes:
+        prev = nodes[node.inputs[0]]
+        if isinstance(prev.op, LinearMap) and prev.op.kind == "affine" and users[prev.name] == [node.name]:
+            del nodes[prev.name]  # consecutive affine maps are one affine layer
+            op = compose_affine(prev.op, op)
+            return Node(node.name, op, prev.inputs, prev.in_shapes, node.out_shape, node.layer_type)
     return node
 
 
