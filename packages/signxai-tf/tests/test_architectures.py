@@ -179,3 +179,30 @@ def test_lrp_names_every_unsupported_part_at_once() -> None:
     with pytest.raises(ValueError, match="LSTM"):
         Explainer(model, "guided_backprop")
     assert explain(model, np.ones((1, 20, 3), np.float32), "gradient").shape == (1, 20, 3)
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon_0_1", "lrp_alpha_2_beta_1", "lrpsign_epsilon_0_1", "lrp_z"])
+def test_rescaling_then_normalization_is_one_affine_layer_as_keras_computes_it(float64, method: str) -> None:
+    """EfficientNet's preprocessing, ``Rescaling(1/255) -> Normalization``, is one affine layer (docs/decisions.md),
+    with the scale Keras computes with: a Python-float scale goes through float32 (1/255 -> 0.0039215688593685627)
+    even in a float64 model, so the reference's affine map takes that value (exact 1/255 is 1e-8 off)."""
+    from signxai.common.reference import explain as ref_explain
+    from signxai.common.reference import layers as R
+
+    rng = np.random.default_rng(5)
+    mean, var = rng.uniform(0.2, 0.6, 3), rng.uniform(0.05, 0.2, 3)
+    w = rng.normal(0, 0.5, (12, 3))
+    inp = tf.keras.Input((2, 2, 3), dtype="float64")
+    h = L.Rescaling(1.0 / 255.0)(inp)
+    h = L.Normalization(mean=mean, variance=var)(h)
+    out = L.Dense(3, use_bias=False)(L.Flatten()(h))
+    model = tf.keras.Model(inp, out)
+    model.layers[-1].set_weights([w])
+    scale = float(np.float32(1.0 / 255.0)) / np.sqrt(var)
+    reference = R.Model(
+        (R.Affine(scale, -mean / np.sqrt(var)), R.Flatten(), R.Dense(w, None, name="dense")), input_shape=(2, 2, 3)
+    )
+    x = rng.uniform(0, 255, (2, 2, 2, 3))
+    expected = ref_explain(reference, x, method, target=1)
+    got = explain(model, x, method, target=1)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * np.abs(expected).max())

@@ -162,7 +162,12 @@ def affine_scale_shift(layer: layers.Layer, channels: int) -> tuple[np.ndarray, 
         scale = gamma / np.sqrt(named["moving_variance"] + float(layer.epsilon))
         return scale, beta - named["moving_mean"] * scale
     if isinstance(layer, layers.Rescaling):
-        return _per_channel(layer.scale, channels), _per_channel(layer.offset, channels)
+        # the values the layer computes with: Keras casts its Python-float scale / offset with tf.cast, which makes
+        # a float32 constant first (1/255 becomes 0.003921568859368563 in a float64 model)
+        dtype = layer.compute_dtype
+        scale = tf.cast(layer.scale, dtype).numpy()
+        offset = tf.cast(layer.offset, dtype).numpy()
+        return _per_channel(scale, channels), _per_channel(offset, channels)
     if isinstance(layer, layers.Normalization):
         eps = keras.backend.epsilon()
         scale = 1.0 / np.maximum(np.sqrt(_per_channel(np.asarray(layer.variance), channels)), eps)
@@ -184,7 +189,10 @@ def clone_weights(model: keras.Model, plan: Plan, dtype: str) -> dict[str, list[
         layer = model.get_layer(step.layer_name)
         channels = int(layer.get_output_shape_at(step.call)[-1])
         if step.role == "affine":
-            scale, shift = affine_scale_shift(layer, channels)
+            scale, shift = np.ones(channels), np.zeros(channels)
+            for name, _ in (*step.merged, (step.layer_name, step.call)):  # composed in order
+                s, t = affine_scale_shift(model.get_layer(name), channels)
+                scale, shift = s * scale, s * shift + t
             out[clone_name(step.key)] = [scale.astype(dtype), shift.astype(dtype)]
             continue
         if isinstance(layer, (layers.DepthwiseConv1D, layers.DepthwiseConv2D)):

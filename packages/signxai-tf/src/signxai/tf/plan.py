@@ -9,8 +9,8 @@ Roles: ``weighted`` (Dense, Conv1D/2D incl. groups, DepthwiseConv1D/2D), ``affin
 that is not folded, Rescaling, Normalization), ``activation`` (element-wise), ``softmax``, ``gate`` (x * g,
 g from a sigmoid / hard sigmoid / softmax), ``multiply`` (any other product: guided backprop / deconvnet
 only), ``add``, ``avgpool``, ``maxpool``, ``route`` (shape layers, concatenation, padding, upsampling,
-dropout: the gradient) and ``skip`` (a folded BatchNormalization, a merged ZeroPadding, a stripped softmax:
-the node's output is its input's in the clone).
+dropout: the gradient) and ``skip`` (a folded BatchNormalization, a merged ZeroPadding, a stripped softmax, an
+affine map composed into the affine map after it: the node's output is its input's in the clone).
 """
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ class Step:
     act: ActivationInfo | None = None
     pads: tuple[tuple[int, int], ...] | None = None
     fold: str | None = None
+    #: affine layers composed into this one, applied first, in order (consecutive affine maps are one layer)
+    merged: tuple[tuple[str, int], ...] = ()
     gate_signal: int | None = None
     is_input: bool = False
 
@@ -245,6 +247,15 @@ def make_plan(model: keras.Model, info: ModelInfo, purpose: str) -> Plan:
                 own = _conv_pads(nxt_layer, (None, *padded, None))
                 nxt.pads = tuple((a + c, b + d) for (a, b), (c, d) in zip(extra, own))
                 step.role = "skip"
+    # an affine map whose input is another affine map (its only consumer) is composed with it into one affine
+    # layer (Rescaling -> Normalization): the rules then do not depend on how the preprocessing is spelled
+    for step in steps.values():
+        if step.role != "affine" or len(step.inputs) != 1 or step.inputs[0] not in steps:
+            continue
+        prev = steps[step.inputs[0]]
+        if prev.role == "affine" and consumers[prev.key] == [step.key]:
+            step.merged = (*prev.merged, (prev.layer_name, prev.call))
+            prev.role = "skip"
     acts_of = {k: s.act for k, s in steps.items() if s.role in ("activation", "softmax", "weighted")}
     for step in steps.values():
         if step.role != "multiply":
@@ -283,4 +294,5 @@ def make_plan(model: keras.Model, info: ModelInfo, purpose: str) -> Plan:
             owners.append(step.layer_name)
             if step.fold is not None:
                 owners.append(step.fold)
+            owners.extend(name for name, _ in step.merged if name not in owners)
     return Plan([steps[n.key] for n in nodes], info.output_key, owners)
