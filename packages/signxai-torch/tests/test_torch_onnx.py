@@ -380,6 +380,50 @@ def test_per_feature_affine_map_before_a_dense_layer_is_an_affine_layer():
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max(), err_msg=method)
 
 
+def test_normalization_split_by_transposes_is_one_affine_layer():
+    """tf2onnx writes a Keras Normalization between layouts as ``Sub -> Transpose -> Div -> Transpose``: the
+    transposes are moved past the arithmetic and cancel, so the two halves are one affine layer as in the reference
+    (with the transposes left in place, LRP treats them as two layers: alpha-beta differs by O(1))."""
+    rng = np.random.default_rng(9)
+    m = rng.normal(0, 0.5, size=3).astype(np.float32)
+    sd = rng.uniform(0.5, 2.0, size=3).astype(np.float32)
+    w = rng.normal(0, 0.5, size=(6, 2)).astype(np.float32)
+    inits = [
+        numpy_helper.from_array(m.reshape(3, 1), "m"),
+        numpy_helper.from_array(sd, "sd"),
+        numpy_helper.from_array(w, "w"),
+        numpy_helper.from_array(np.array([-1, 6], dtype=np.int64), "flat_shape"),
+    ]
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+        helper.make_node("Sub", ["xt", "m"], ["centred"]),
+        helper.make_node("Transpose", ["centred"], ["back"], perm=[0, 2, 1]),
+        helper.make_node("Div", ["back", "sd"], ["normalised"]),
+        helper.make_node("Reshape", ["normalised", "flat_shape"], ["f"]),
+        helper.make_node("MatMul", ["f", "w"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "split_normalization",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+        inits,
+    )
+    module = from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])).double()
+    assert "OnnxTranspose" not in {type(sub).__name__ for sub in module.modules()}
+    f64 = lambda a: a.astype(np.float64)  # noqa: E731
+    reference = L.Model(
+        layers=(L.Affine(1.0 / f64(sd), -f64(m) / f64(sd)), L.Flatten(), L.Dense(f64(w), np.zeros(2), name="dense")),
+        input_shape=(2, 3),
+    )
+    x = rng.uniform(-1, 1, size=(4, 2, 3))
+    np.testing.assert_allclose(module(torch.from_numpy(x)).detach().numpy(), ref.forward(reference, x), rtol=1e-6)
+    for method in ("lrp_epsilon_0_1", "lrp_alpha_2_beta_1", "lrp_z", "gradient"):
+        expected = ref.explain(reference, x, method)
+        got = Explainer(module, method)(x)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max(), err_msg=method)
+
+
 def test_from_path(tmp_path):
     proto, _ = keras_timeseries_graph(np.random.default_rng(2))
     path = tmp_path / "model.onnx"

@@ -14,6 +14,11 @@ module rewrites the graph so that
   becomes ``nn.Conv1d`` (same module name), with the axis squeezed before it and restored after it; an
   ``Unsqueeze``/``Squeeze`` pair of one axis that then meet cancel, so ``Conv1D -> ReLU`` reads as ``nn.Conv1d ->
   ReLU`` again (the LRP rules are the same either way; Grad-CAM for time series needs the 1-D activations);
+- a ``Transpose`` followed by arithmetic with a constant is moved after that arithmetic (the constant permuted to
+  match), and two ``Transpose`` that then meet and undo each other cancel: tf2onnx writes a Keras ``Normalization``
+  between channels-last and channels-first as ``Sub -> Transpose -> Div -> Transpose``; without the move the affine
+  map is split in two by the transposes, and LRP would treat its two halves as two layers (spec section 8:
+  consecutive affine maps are one affine layer);
 - ``x * Sigmoid(x)`` (or ``x * Sigmoid(1 * x)``), ONNX's spelling of swish / SiLU (tf2onnx writes a Keras ``swish``
   so), becomes ``nn.SiLU``: one activation, so guided backprop and deconvnet apply their rule to swish as a whole,
   as signxai-tf does to the Keras activation, instead of differentiating the product (spec section 8);
@@ -110,6 +115,7 @@ def from_onnx(model_or_path: Any) -> torch.nn.Module:
     examples = _example_inputs(proto)
     from torch.fx.passes.shape_prop import ShapeProp
 
+    _sink_transposes(module)
     with torch.no_grad():
         ShapeProp(module).propagate(*examples)
     _matmul_to_linear(module)
@@ -174,7 +180,7 @@ def _arithmetic(module: fx.GraphModule, node: fx.Node) -> str | None:
 def _fresh_name(module: fx.GraphModule, stem: str) -> str:
     names = dict(module.named_modules())
     index = 0
-    while f"{stem}_{index}" in names:
+    while f"{stem}_{index}" in names or hasattr(module, f"{stem}_{index}"):
         index += 1
     return f"{stem}_{index}"
 
@@ -408,6 +414,65 @@ def _single_axis(module: fx.GraphModule, node: fx.Node, kind: str) -> int | None
         return None
     rank = len(meta.shape) if kind == "Unsqueeze" else len(meta.shape) + 1
     return axes[0] % rank
+
+
+def _perm(module: fx.GraphModule, node: Any) -> list[int] | None:
+    """The permutation of an ``OnnxTranspose`` node with an explicit ``perm``, else None."""
+    called = _called(module, node) if isinstance(node, fx.Node) else None
+    if called is None or type(called).__name__ != "OnnxTranspose" or called.perm is None:
+        return None
+    return [int(axis) for axis in called.perm]
+
+
+def _sink_transposes(module: fx.GraphModule) -> None:
+    """Move every ``Transpose(p)`` (its only user an arithmetic call with a constant) after that call, then cancel
+    the pairs ``Transpose(p) -> Transpose(q)`` that compose to the identity.
+
+    ``permute(x, p) op c == permute(x op c', p)`` with ``c'`` the constant, brought to the rank of ``x`` (leading
+    size-1 axes, as broadcasting does), permuted by the inverse of ``p``; the result is the same numbers in the same
+    order (element-wise arithmetic commutes with a permutation of the axes).
+    """
+    graph = module.graph
+    changed = True
+    while changed:
+        changed = False
+        for node in list(graph.nodes):
+            perm = _perm(module, node)
+            if perm is None or len(node.users) != 1:
+                continue
+            (user,) = node.users
+            if _arithmetic(module, user) is None or len(user.args) != 2:
+                continue
+            other = user.args[1] if user.args[0] is node else user.args[0]
+            constant = _constant(module, other)
+            if constant is None or constant.dim() > len(perm) or node not in user.args[:2]:
+                continue
+            moved = constant.reshape((1,) * (len(perm) - constant.dim()) + tuple(constant.shape))
+            moved = moved.permute(np.argsort(perm).tolist()).contiguous()
+            name = _fresh_name(module, "transposed_constant")
+            module.register_buffer(name, moved)
+            with graph.inserting_before(user):
+                new_constant = graph.get_attr(name)
+            user.args = tuple(node.args[0] if a is node else new_constant if a is other else a for a in user.args)
+            with graph.inserting_after(user):
+                moved_transpose = graph.call_module(node.target, (user,))
+            user.replace_all_uses_with(moved_transpose, delete_user_cb=lambda n, keep=moved_transpose: n is not keep)
+            graph.erase_node(node)
+            changed = True
+        for node in list(graph.nodes):
+            second = _perm(module, node)
+            first_node = node.args[0] if node.args else None
+            first = _perm(module, first_node)
+            if second is None or first is None or len(first_node.users) != 1 or len(first) != len(second):
+                continue
+            if all(first[second[i]] == i for i in range(len(second))):
+                node.replace_all_uses_with(first_node.args[0])
+                graph.erase_node(node)
+                graph.erase_node(first_node)
+                changed = True
+    graph.eliminate_dead_code()
+    graph.lint()
+    module.recompile()
 
 
 def _cancel_unsqueeze_squeeze(module: fx.GraphModule) -> None:
