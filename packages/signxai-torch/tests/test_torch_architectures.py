@@ -381,3 +381,25 @@ def test_clamp_is_an_activation(spelling: str, method: str) -> None:
     expected = explain(ReLU6Spellings("module").double().eval(), x, method)
     got = explain(ReLU6Spellings(spelling).double().eval(), x, method)
     torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_batchnorm_after_an_unfolded_batchnorm_is_refused_naming_it() -> None:
+    """Two affine layers in a row are one affine layer (the reference and signxai-tf compose them); the module hooks
+    see one BatchNorm each, so the pair is refused with the fix instead of being explained as two layers. After a
+    layer with weights the first is folded and the second stays an affine layer: that model runs."""
+    x = torch.randn(2, 3, 6, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+
+    def model(*head: nn.Module) -> nn.Module:
+        body = (nn.Flatten(), nn.Linear(3 * 6 * 6, 4))
+        stack = nn.Sequential(*head, *body).double().eval()
+        for m in stack.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+        return stack
+
+    refused = model(nn.ReLU(), nn.BatchNorm2d(3), nn.BatchNorm2d(3))
+    with pytest.raises(ValueError, match=r"BatchNorms directly after another BatchNorm that is not folded.*: 2\b"):
+        explain(refused, x, "lrp_epsilon_0_1")
+    assert torch.isfinite(explain(refused, x, "gradient")).all()
+    assert torch.isfinite(explain(model(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3), nn.BatchNorm2d(3)), x, "lrp_z")).all()

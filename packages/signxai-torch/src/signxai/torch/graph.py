@@ -104,6 +104,9 @@ ADVICE = {
     "modules with parameters that no LRP rule covers": "LRP supports nn.Linear, nn.Conv1d/2d/3d and BatchNorm",
     "layers with weights called more than once (weight sharing)": "give each call its own layer",
     "BatchNorms without running statistics": "use track_running_stats=True",
+    "BatchNorms directly after another BatchNorm that is not folded": (
+        "merge the two into one BatchNorm (scale s2*s1, shift s2*t1 + t2): consecutive affine layers are one layer"
+    ),
     "products of two input-dependent tensors that are not gates": "only x * sigmoid/hardsigmoid/softmax(...) is a gate",
     "divisions by an input-dependent tensor": "divide by constants only",
     "weights used outside nn.Linear / nn.ConvNd modules": "compute them in an nn.Linear / nn.ConvNd module",
@@ -431,6 +434,8 @@ def analyse(model: torch.nn.Module, x: torch.Tensor) -> ModelGraph:
     counts: dict[str, int] = defaultdict(int)
     outputs: dict[int, tuple[str, torch.Tensor]] = {}  # id(weighted layer output) -> (name, output kept alive)
     bn_inputs: dict[str, torch.Tensor] = {}
+    bn_outputs: dict[int, tuple[str, torch.Tensor]] = {}  # id(BatchNorm output) -> (name, output kept alive)
+    bn_after_bn: list[tuple[str, str]] = []
     source = x[:1].detach().clone().requires_grad_()
     recorder = _Recorder(source, stack, weights, bn_tensors)
 
@@ -471,6 +476,11 @@ def analyse(model: torch.nn.Module, x: torch.Tensor) -> ModelGraph:
             source_layer = outputs.get(id(first))
             graph.batch_norms[name] = source_layer[0] if source_layer is not None and source_layer[1] is first else None
             bn_inputs[name] = first
+            previous = bn_outputs.get(id(first))
+            if previous is not None and previous[1] is first:
+                bn_after_bn.append((previous[0], name))
+            if isinstance(output, torch.Tensor):
+                bn_outputs[id(output)] = (name, output)
 
     handles = [m.register_forward_pre_hook(pre_hook) for m in model.modules()]
     handles += [m.register_forward_hook(hook) for m in model.modules()]
@@ -483,6 +493,12 @@ def analyse(model: torch.nn.Module, x: torch.Tensor) -> ModelGraph:
     for bn, layer in graph.batch_norms.items():
         if layer is not None and recorder.consumers[id(bn_inputs[bn])] > 1:
             graph.batch_norms[bn] = None  # the layer's output has another consumer: the BatchNorm is an affine map
+    for first_bn, second_bn in bn_after_bn:
+        # two affine maps in a row are one affine layer for LRP (the reference and signxai-tf compose them); the
+        # hooks here see one module each, so such a pair is refused rather than explained as two layers
+        if graph.batch_norms[first_bn] is None and graph.batch_norms[second_bn] is None:
+            if recorder.consumers[id(bn_inputs[second_bn])] == 1:
+                recorder.note_problem("BatchNorms directly after another BatchNorm that is not folded", second_bn)
     if unsupported:
         recorder.problems["modules with parameters that no LRP rule covers"][:0] = unsupported
     graph.unsupported = {kind: parts for kind, parts in recorder.problems.items() if parts}
