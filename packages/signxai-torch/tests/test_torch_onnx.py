@@ -424,6 +424,66 @@ def test_normalization_split_by_transposes_is_one_affine_layer():
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max(), err_msg=method)
 
 
+def test_batchnorm_after_convolutions_on_a_1x1_map_is_folded():
+    """tf2onnx's spelling of EfficientNet's last stages at a small input: a 1 x 1 convolution over a 1 x 1 map (which
+    from_onnx rewrites to Conv1d, as it does a Keras Conv1D) followed by a BatchNormalization, and a convolution
+    followed by an identity Reshape and then a BatchNormalization. Both BatchNorms must be folded into their
+    convolutions, as the reference and signxai-tf do, not become affine layers (alpha-beta then differs by O(1))."""
+    from signxai.torch.graph import analyse
+
+    rng = np.random.default_rng(10)
+    k1 = rng.normal(0, 0.5, (5, 4, 1, 1)).astype(np.float32)
+    k2 = rng.normal(0, 0.5, (5, 5, 1, 1)).astype(np.float32)
+    bns = [
+        [rng.uniform(0.5, 1.5, 5), rng.normal(0, 0.3, 5), rng.normal(0, 0.3, 5), rng.uniform(0.5, 2, 5)] for _ in "ab"
+    ]
+    w = rng.normal(0, 0.5, (5, 3)).astype(np.float32)
+    inits = [numpy_helper.from_array(k1, "k1"), numpy_helper.from_array(k2, "k2"), numpy_helper.from_array(w, "w")]
+    for tag, values in zip("ab", bns):
+        for name, value in zip(("g", "b", "m", "v"), values):
+            inits.append(numpy_helper.from_array(value.astype(np.float32), f"{tag}_{name}"))
+    inits.append(numpy_helper.from_array(np.array([-1, 5, 1, 1], dtype=np.int64), "same_shape"))
+    inits.append(numpy_helper.from_array(np.array([-1, 5], dtype=np.int64), "flat_shape"))
+    bn = lambda tag, x, y: helper.make_node(  # noqa: E731
+        "BatchNormalization", [x, f"{tag}_g", f"{tag}_b", f"{tag}_m", f"{tag}_v"], [y], epsilon=1e-3
+    )
+    nodes = [
+        helper.make_node("Conv", ["x", "k1"], ["c1"], kernel_shape=[1, 1]),
+        bn("a", "c1", "n1"),
+        helper.make_node("Relu", ["n1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "k2"], ["c2"], kernel_shape=[1, 1]),
+        helper.make_node("Reshape", ["c2", "same_shape"], ["c2r"]),
+        bn("b", "c2r", "n2"),
+        helper.make_node("Relu", ["n2"], ["r2"]),
+        helper.make_node("Reshape", ["r2", "flat_shape"], ["f"]),
+        helper.make_node("MatMul", ["f", "w"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "one_by_one",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 1, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        inits,
+    )
+    module = from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])).double()
+    x = rng.uniform(-1, 1, size=(3, 4, 1, 1))
+    assert None not in analyse(module, torch.from_numpy(x)).batch_norms.values()
+    f64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
+    layers = []
+    for kernel, (g, b, m, v) in zip((k1, k2), bns):
+        layers += [
+            L.Conv2D(f64(kernel).transpose(2, 3, 1, 0), None, name=f"conv{len(layers)}"),
+            L.BatchNorm(f64(np.float32(g)), f64(np.float32(b)), f64(np.float32(m)), f64(np.float32(v)), eps=1e-3),
+            L.ReLU(),
+        ]
+    reference = L.Model((*layers, L.Flatten(), L.Dense(f64(w), np.zeros(3), name="dense")), input_shape=(1, 1, 4))
+    x_last = np.moveaxis(x, 1, -1)
+    for method in ("lrp_epsilon_0_1", "lrp_alpha_2_beta_1", "lrp_gamma_0_25"):
+        expected = np.moveaxis(ref.explain(reference, x_last, method), -1, 1)
+        got = Explainer(module, method)(x)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6 * np.abs(expected).max(), err_msg=method)
+
+
 def test_from_path(tmp_path):
     proto, _ = keras_timeseries_graph(np.random.default_rng(2))
     path = tmp_path / "model.onnx"

@@ -13,7 +13,10 @@ module rewrites the graph so that
 - a 2-D convolution over a height-1 axis that a Keras ``Conv1D`` became (``1 x k`` kernel, no padding on that axis)
   becomes ``nn.Conv1d`` (same module name), with the axis squeezed before it and restored after it; an
   ``Unsqueeze``/``Squeeze`` pair of one axis that then meet cancel, so ``Conv1D -> ReLU`` reads as ``nn.Conv1d ->
-  ReLU`` again (the LRP rules are the same either way; Grad-CAM for time series needs the 1-D activations);
+  ReLU`` again (the LRP rules are the same either way; Grad-CAM for time series needs the 1-D activations); a
+  BatchNorm2d after such a convolution (a 1 x 1 convolution over a 1 x 1 map) becomes a BatchNorm1d before the
+  restoring unsqueeze, and a Reshape / Flatten to the shape it already has is removed, so that every BatchNorm that
+  follows a convolution is folded into it;
 - a ``Transpose`` followed by arithmetic with a constant is moved after that arithmetic (the constant permuted to
   match), and two ``Transpose`` that then meet and undo each other cancel: tf2onnx writes a Keras ``Normalization``
   between channels-last and channels-first as ``Sub -> Transpose -> Div -> Transpose``; without the move the affine
@@ -118,6 +121,7 @@ def from_onnx(model_or_path: Any) -> torch.nn.Module:
     _sink_transposes(module)
     with torch.no_grad():
         ShapeProp(module).propagate(*examples)
+    _drop_identity_reshapes(module)
     _matmul_to_linear(module)
     _fold_into_convolutions(module, "Mul")
     _fold_into_convolutions(module, "Add")
@@ -324,6 +328,28 @@ def _is_unit_scaling(module: fx.GraphModule, node: Any, x: fx.Node) -> bool:
     return constant is not None and constant.numel() == 1 and float(constant.reshape(())) == 1.0
 
 
+def _drop_identity_reshapes(module: fx.GraphModule) -> None:
+    """Remove every Reshape / Flatten whose output has its input's shape (the identity: a reshape keeps the order
+    of the elements). tf2onnx writes such reshapes between a convolution over a 1 x 1 map and its BatchNorm
+    (EfficientNet's last stages at a small input); left in place, they would keep the BatchNorm from being folded
+    into its convolution."""
+    for node in list(module.graph.nodes):
+        called = _called(module, node)
+        if called is None or type(called).__name__ not in ("OnnxReshape", "OnnxFlatten", "Flatten") or not node.args:
+            continue
+        source = node.args[0]
+        if not isinstance(source, fx.Node):
+            continue
+        before, after = source.meta.get("tensor_meta"), node.meta.get("tensor_meta")
+        if before is None or after is None or tuple(before.shape) != tuple(after.shape):
+            continue
+        node.replace_all_uses_with(source)
+        module.graph.erase_node(node)
+    module.graph.eliminate_dead_code()
+    module.graph.lint()
+    module.recompile()
+
+
 def _height_one_axis(module: fx.GraphModule, node: fx.Node, conv: torch.nn.Module) -> int | None:
     """The axis (2 or 3) of a 2-D convolution's input and output that has size 1 and no kernel extent, else None."""
     source = node.args[0] if node.args else None
@@ -392,7 +418,36 @@ def _height_one_to_conv1d(module: fx.GraphModule) -> None:
             restored.meta["signxai_axis"] = axis
         node.replace_all_uses_with(restored, delete_user_cb=lambda user, keep=restored: user is not keep)
         node.args = (squeezed,)
+        _batch_norm_before_unsqueeze(module, node, restored)
     module.graph.lint()
+
+
+def _batch_norm_before_unsqueeze(module: fx.GraphModule, conv: fx.Node, restored: fx.Node) -> None:
+    """``conv -> unsqueeze -> BatchNorm2d`` (the unsqueeze the only way to the BatchNorm) becomes ``conv ->
+    BatchNorm1d -> unsqueeze``: the same numbers, and the BatchNorm directly after its convolution again, so LRP folds
+    it there (a 2-D convolution over a 1 x 1 feature map, e.g. EfficientNet's last stages at a small input, is
+    rewritten to a Conv1d like a Keras Conv1D, and the BatchNorm2d after it would otherwise be an affine layer)."""
+    users = list(restored.users)
+    bn_node = users[0] if len(users) == 1 else None
+    bn2d = _called(module, bn_node) if bn_node is not None else None
+    if not isinstance(bn2d, torch.nn.BatchNorm2d) or len(bn_node.args) != 1:
+        return
+    bn1d = torch.nn.BatchNorm1d(
+        bn2d.num_features,
+        eps=bn2d.eps,
+        momentum=bn2d.momentum,
+        affine=bn2d.affine,
+        track_running_stats=bn2d.track_running_stats,
+        device=bn2d.weight.device if bn2d.weight is not None else None,
+        dtype=bn2d.weight.dtype if bn2d.weight is not None else None,
+    )
+    bn1d.load_state_dict(bn2d.state_dict())
+    module.add_submodule(bn_node.target, bn1d.train(bn2d.training))
+    for user in list(bn_node.users):
+        user.replace_input_with(bn_node, restored)
+    bn_node.args = (conv,)
+    restored.args = (bn_node, *restored.args[1:])
+    bn_node.append(restored)  # the unsqueeze now follows the BatchNorm
 
 
 def _single_axis(module: fx.GraphModule, node: fx.Node, kind: str) -> int | None:
